@@ -41,6 +41,8 @@ pub struct Ctx<'e> {
     pub column: Option<u32>,
     /// RFC 931 time-out in seconds.
     pub rfc931_timeout: u32,
+    /// Current deny severity (for the `twist` log line).
+    pub deny_severity: i32,
 }
 
 impl<'e> Ctx<'e> {
@@ -52,6 +54,7 @@ impl<'e> Ctx<'e> {
             position: None,
             column: None,
             rfc931_timeout: 10,
+            deny_severity: Level::Warning as i32,
         }
     }
 

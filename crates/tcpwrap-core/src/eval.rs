@@ -171,6 +171,7 @@ pub fn check(
 ) -> Verdict {
     let mut ctx = Ctx::new(env);
     ctx.rfc931_timeout = settings.rfc931_timeout;
+    ctx.deny_severity = settings.deny_severity;
     let mut ev = Eval { req, ctx, settings, exec, options: Vec::new(), aclexec_failed: false, twist: None };
     let (decision, reason, rule) = match ev.scan(allow) {
         Flow::Match(r) => (Decision::Grant, Reason::AllowRule, Some(r)),
@@ -531,6 +532,7 @@ impl<'a, 'e> Eval<'a, 'e> {
                 Ok(p) => {
                     self.settings.allow_severity = p;
                     self.settings.deny_severity = p;
+                    self.ctx.deny_severity = p;
                 }
                 Err(m) => return self.fail(m),
             },

@@ -22,6 +22,7 @@ pub mod env;
 pub mod eval;
 pub mod exec;
 pub mod expand;
+pub mod ident;
 pub mod options;
 pub mod pattern;
 pub mod reader;

@@ -1,0 +1,128 @@
+//! The option executor shared by tcpd, libwrap.so.0 and tcpwrapd: carries
+//! out spawn, twist, aclexec, banners, setenv, umask, nice, keepalive,
+//! linger, user and group with the system calls of the original.
+
+use std::os::unix::process::ExitStatusExt;
+
+use tcpwrap_core::{Action, Ctx, Executor, Outcome, Request};
+
+use crate::sys::{self, strerror};
+
+/// Executes options for real against the request's descriptor.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemExecutor;
+
+fn msg(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+impl Executor for SystemExecutor {
+    fn execute(&mut self, action: &Action<'_>, req: &mut Request, ctx: &mut Ctx<'_>) -> Outcome {
+        match *action {
+            Action::Spawn { command } => {
+                if let Err(e) = sys::spawn_wait(command) {
+                    ctx.warn(format!("cannot fork: {}", strerror(&e)).into_bytes());
+                }
+                Outcome::Done
+            }
+            Action::Aclexec { command } => match sys::run_inherit(command) {
+                Ok((pid, st)) => {
+                    if let Some(sig) = st.signal() {
+                        ctx.warn(format!("process {pid} exited with signal {sig}").into_bytes());
+                        Outcome::AclexecFailed
+                    } else if st.code() == Some(0) {
+                        Outcome::Done
+                    } else {
+                        Outcome::AclexecFailed
+                    }
+                }
+                Err(e) => {
+                    ctx.warn(format!("aclexec_option: /bin/sh: {}", strerror(&e)).into_bytes());
+                    Outcome::Exit
+                }
+            },
+            Action::Twist { command } => {
+                let client = req.client_info(ctx);
+                let line = msg(&[b"twist ", &client, b" to ", command]);
+                // Everything logged so far, then the twist line at the deny
+                // severity, must be out before the process is replaced.
+                crate::log::to_syslog(&ctx.diagnostics);
+                ctx.diagnostics.clear();
+                crate::sys::syslog::log(ctx.deny_severity, &line);
+                let (step, e) = sys::exec_twist(req.fd, command);
+                ctx.warn(format!("twist_option: {step}: {}", strerror(&e)).into_bytes());
+                Outcome::Exit
+            }
+            Action::Keepalive => {
+                if let Err(e) = sys::set_keepalive(req.fd) {
+                    ctx.warn(format!("setsockopt SO_KEEPALIVE: {}", strerror(&e)).into_bytes());
+                }
+                Outcome::Done
+            }
+            Action::Linger(n) => {
+                if let Err(e) = sys::set_linger(req.fd, n) {
+                    ctx.warn(format!("setsockopt SO_LINGER {n}: {}", strerror(&e)).into_bytes());
+                }
+                Outcome::Done
+            }
+            Action::Nice(n) => {
+                if let Err(e) = sys::nice(n) {
+                    ctx.warn(format!("nice({n}): {}", strerror(&e)).into_bytes());
+                }
+                Outcome::Done
+            }
+            Action::Umask(m) => {
+                sys::set_umask(m);
+                Outcome::Done
+            }
+            Action::Setenv { name, value } => match sys::set_env(name, value) {
+                Ok(()) => Outcome::Done,
+                Err(_) => Outcome::Error(b"memory allocation failure".to_vec()),
+            },
+            Action::Banners { dir } => {
+                let mut path = dir.to_vec();
+                path.push(b'/');
+                path.extend_from_slice(req.daemon());
+                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes_compat(&path))) {
+                    Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
+                        Ok(bytes) => {
+                            let _ = sys::write_fd(req.fd, &bytes);
+                            Outcome::Done
+                        }
+                        Err(_) => Outcome::Exit,
+                    },
+                    Err(_) => {
+                        if let Err(e) = std::fs::metadata(std::ffi::OsStr::from_bytes_compat(dir)) {
+                            ctx.warn(msg(&[dir, b": ", strerror(&e).as_bytes()]));
+                        }
+                        Outcome::Done
+                    }
+                }
+            }
+            Action::Group { group, gid } => match sys::switch_identity(None, gid) {
+                Ok(()) => Outcome::Done,
+                Err((step, e)) => Outcome::Error(msg(&[step.as_bytes(), b"(", group, b"): ", strerror(&e).as_bytes()])),
+            },
+            Action::User { user, uid, gid, group } => {
+                let g = group.map(|(_, g)| g).unwrap_or(gid);
+                match sys::switch_identity(Some((user, uid)), g) {
+                    Ok(()) => Outcome::Done,
+                    Err((step, e)) => {
+                        let who: &[u8] = if step == "setuid" || step == "initgroups" { user } else { group.map(|(n, _)| n).unwrap_or(user) };
+                        Outcome::Error(msg(&[step.as_bytes(), b"(", who, b"): ", strerror(&e).as_bytes()]))
+                    }
+                }
+            }
+        }
+    }
+}
+
+trait FromBytesCompat {
+    fn from_bytes_compat(b: &[u8]) -> &Self;
+}
+impl FromBytesCompat for std::ffi::OsStr {
+    fn from_bytes_compat(b: &[u8]) -> &Self {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(b)
+    }
+}

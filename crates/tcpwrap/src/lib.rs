@@ -1,0 +1,114 @@
+//! TCP Wrappers for Rust programs and for the tcpwrap tools.
+//!
+//! [`Checker`] is the thread-safe entry point: it decides requests against
+//! `hosts.allow`/`hosts.deny`, keeps the compiled tables cached by file
+//! identity (re-read automatically when a file changes), resolves names with
+//! the system resolver, asks ident servers, and explains every decision in
+//! the returned [`Verdict`].
+//!
+//! ```no_run
+//! use tcpwrap::{Checker, Request, Settings, NoExec};
+//! let checker = Checker::new("/etc/hosts.allow", "/etc/hosts.deny");
+//! let mut req = Request::from_ctl(b"sshd", b"", b"192.0.2.7", b"");
+//! let verdict = checker.check(&mut req, Settings::default(), &mut NoExec);
+//! println!("{:?} by {:?}", verdict.decision, verdict.rule);
+//! ```
+
+pub mod cache;
+pub mod exec;
+pub mod ident;
+pub mod log;
+pub mod resolver;
+pub mod sys;
+
+pub use tcpwrap_core::{
+    Decision, Diagnostic, Env, Executor, NoExec, Reason, Request, RuleRef, Settings, Side, Table, TableRef, Verdict,
+};
+
+use cache::{CachedFiles, Loaded, TableCache};
+use ident::IdentClient;
+use resolver::{SystemAccounts, SystemNetgroups, SystemResolver};
+
+/// Debian's table locations.
+pub const HOSTS_ALLOW: &str = "/etc/hosts.allow";
+pub const HOSTS_DENY: &str = "/etc/hosts.deny";
+
+/// Decides requests against a pair of table files. `Send + Sync`: share one
+/// between threads.
+#[derive(Debug)]
+pub struct Checker {
+    allow: Vec<u8>,
+    deny: Vec<u8>,
+    tables: TableCache,
+    files: CachedFiles,
+    resolver: SystemResolver,
+    ident: IdentClient,
+}
+
+impl Checker {
+    /// A checker for the two table paths (as they should appear in messages).
+    pub fn new(allow: impl AsRef<[u8]>, deny: impl AsRef<[u8]>) -> Checker {
+        Checker {
+            allow: allow.as_ref().to_vec(),
+            deny: deny.as_ref().to_vec(),
+            tables: TableCache::new(),
+            files: CachedFiles::default(),
+            resolver: SystemResolver,
+            ident: IdentClient::default(),
+        }
+    }
+
+    /// Debian's default tables.
+    pub fn system() -> Checker {
+        Checker::new(HOSTS_ALLOW, HOSTS_DENY)
+    }
+
+    /// Use another ident port (tests).
+    pub fn with_ident_port(mut self, port: u16) -> Checker {
+        self.ident = IdentClient { port };
+        self
+    }
+
+    /// The system services this checker uses.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            resolver: &self.resolver,
+            ident: &self.ident,
+            netgroups: &SystemNetgroups,
+            files: &self.files,
+            accounts: &SystemAccounts,
+        }
+    }
+
+    /// Load (or reuse) the two tables.
+    pub fn tables(&self) -> (Loaded, Loaded) {
+        (self.tables.load(&self.allow), self.tables.load(&self.deny))
+    }
+
+    /// Decide `req`. Option side effects go to `exec` (use
+    /// [`exec::SystemExecutor`] to carry them out, [`NoExec`] to only report
+    /// them).
+    pub fn check(&self, req: &mut Request, settings: Settings, exec: &mut dyn Executor) -> Verdict {
+        let (a, d) = self.tables();
+        check_loaded(&a, &d, req, self.env(), settings, exec)
+    }
+}
+
+/// Decide with already loaded tables.
+pub fn check_loaded(
+    allow: &Loaded,
+    deny: &Loaded,
+    req: &mut Request,
+    env: Env<'_>,
+    settings: Settings,
+    exec: &mut dyn Executor,
+) -> Verdict {
+    fn r(l: &Loaded) -> TableRef<'_> {
+        match l {
+            Loaded::Missing => TableRef::Missing,
+            Loaded::Unreadable { path, error } => TableRef::Unreadable { path, error },
+            Loaded::Table(t) => TableRef::Compiled(t),
+        }
+    }
+    tcpwrap_core::check(r(allow), r(deny), req, env, settings, exec)
+}
