@@ -1,1 +1,7 @@
+//! The classic TCP Wrappers command-line tools, each a thin `main` over
+//! these modules.
+
+pub mod diag;
+pub mod getopt;
+pub mod inetcf;
 pub mod tcpdmatch;
