@@ -537,9 +537,10 @@ static void run_case_child(struct kcase *c)
         rfc931_timeout = c->rfc931;
 
     int reqfd = c->fd;
-    if (c->fdcap) {
+    if (c->fdcap && c->mode_req) {       /* hosts_ctl always uses fd -1 */
         int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+        /* Not close-on-exec: a twisted /bin/sh must be able to write into it. */
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0) {
             reqfd = sv[0];
             capfd = sv[1];
         } else {

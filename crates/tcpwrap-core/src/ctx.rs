@@ -59,34 +59,76 @@ impl<'e> Ctx<'e> {
     }
 
     fn pos(&self) -> Option<Position> {
-        self.position
-            .as_ref()
-            .map(|(f, l)| Position { file: f.clone(), line: *l, column: self.column })
+        self.position.as_ref().map(|(f, l)| Position {
+            file: f.clone(),
+            line: *l,
+            column: self.column,
+        })
     }
 
     /// `tcpd_warn`: LOG_ERR, `warning:` prefix.
     pub fn warn(&mut self, message: Vec<u8>) {
         let position = self.pos();
-        self.diagnostics.push(Diagnostic { level: Level::Err, kind: Kind::Warning, position, message });
+        self.diagnostics.push(Diagnostic {
+            level: Level::Err,
+            facility: 0,
+            kind: Kind::Warning,
+            position,
+            message,
+        });
     }
 
     /// `tcpd_jump`'s message: LOG_ERR, `error:` prefix.
     pub fn error(&mut self, message: Vec<u8>) {
         let position = self.pos();
-        self.diagnostics.push(Diagnostic { level: Level::Err, kind: Kind::Error, position, message });
+        self.diagnostics.push(Diagnostic {
+            level: Level::Err,
+            facility: 0,
+            kind: Kind::Error,
+            position,
+            message,
+        });
     }
 
     /// A plain syslog line at `level`.
     pub fn log(&mut self, level: Level, message: Vec<u8>) {
         let position = self.pos();
-        self.diagnostics.push(Diagnostic { level, kind: Kind::Plain, position, message });
+        self.diagnostics.push(Diagnostic {
+            level,
+            facility: 0,
+            kind: Kind::Plain,
+            position,
+            message,
+        });
+    }
+
+    /// A plain syslog line at a full priority (facility | level), as the
+    /// `twist` line at `deny_severity`.
+    pub fn log_priority(&mut self, priority: i32, message: Vec<u8>) {
+        let position = self.pos();
+        let level = Level::from_bits(priority & 7);
+        self.diagnostics.push(Diagnostic {
+            level,
+            facility: priority & !7,
+            kind: Kind::Plain,
+            position,
+            message,
+        });
     }
 
     pub(crate) fn record(&mut self, kind: LookupKind, result: &[u8]) {
-        self.lookups.push(Lookup { kind, subject: Vec::new(), result: result.to_vec() });
+        self.lookups.push(Lookup {
+            kind,
+            subject: Vec::new(),
+            result: result.to_vec(),
+        });
     }
 
     pub(crate) fn record_subject(&mut self, kind: LookupKind, subject: &[u8], result: &[u8]) {
-        self.lookups.push(Lookup { kind, subject: subject.to_vec(), result: result.to_vec() });
+        self.lookups.push(Lookup {
+            kind,
+            subject: subject.to_vec(),
+            result: result.to_vec(),
+        });
     }
 }

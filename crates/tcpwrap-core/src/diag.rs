@@ -17,6 +17,22 @@ pub enum Level {
     Debug = 7,
 }
 
+impl Level {
+    /// The level of the low three bits of a priority.
+    pub fn from_bits(b: i32) -> Level {
+        match b & 7 {
+            0 => Level::Emerg,
+            1 => Level::Alert,
+            2 => Level::Crit,
+            3 => Level::Err,
+            4 => Level::Warning,
+            5 => Level::Notice,
+            6 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+}
+
 /// How the message is prefixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -40,6 +56,8 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub level: Level,
+    /// syslog facility bits (0: the process's default facility).
+    pub facility: i32,
     pub kind: Kind,
     /// Table context (`FILE, line N:` prefix); `None` outside table processing.
     pub position: Option<Position>,
@@ -47,6 +65,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The syslog priority (facility | level).
+    pub fn priority(&self) -> i32 {
+        self.facility | self.level as i32
+    }
+
     /// The syslog text, byte for byte as Debian's library writes it.
     pub fn text(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.message.len() + 40);

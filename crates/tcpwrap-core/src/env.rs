@@ -149,6 +149,12 @@ impl Env<'static> {
     /// An environment made only of [`Offline`] services.
     pub fn offline() -> Env<'static> {
         static O: Offline = Offline;
-        Env { resolver: &O, ident: &O, netgroups: &O, files: &O, accounts: &O }
+        Env {
+            resolver: &O,
+            ident: &O,
+            netgroups: &O,
+            files: &O,
+            accounts: &O,
+        }
     }
 }

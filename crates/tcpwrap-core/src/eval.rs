@@ -51,7 +51,10 @@ pub enum TableRef<'t> {
     Missing,
     /// Could not be opened for another reason: `warning: cannot open PATH: ERROR`
     /// and the table's result is ERROR.
-    Unreadable { path: &'t [u8], error: &'t str },
+    Unreadable {
+        path: &'t [u8],
+        error: &'t str,
+    },
     Compiled(&'t Table),
 }
 
@@ -124,6 +127,11 @@ pub struct Verdict {
     pub twist: Option<Vec<u8>>,
     /// The original would `sleep(5); exit(0)` here.
     pub exit: bool,
+    /// The table context (`FILE, line N:`) the original leaves in effect
+    /// after the check: set when options ended the check early (`allow`,
+    /// `deny`, an error), `None` after a normal scan. Later diagnostics of
+    /// the same process (e.g. `%` expansion by the caller) carry it.
+    pub context: Option<RuleRef>,
 }
 
 impl Verdict {
@@ -172,7 +180,15 @@ pub fn check(
     let mut ctx = Ctx::new(env);
     ctx.rfc931_timeout = settings.rfc931_timeout;
     ctx.deny_severity = settings.deny_severity;
-    let mut ev = Eval { req, ctx, settings, exec, options: Vec::new(), aclexec_failed: false, twist: None };
+    let mut ev = Eval {
+        req,
+        ctx,
+        settings,
+        exec,
+        options: Vec::new(),
+        aclexec_failed: false,
+        twist: None,
+    };
     let (decision, reason, rule) = match ev.scan(allow) {
         Flow::Match(r) => (Decision::Grant, Reason::AllowRule, Some(r)),
         Flow::Final(d, why, r) => (d, why, Some(r)),
@@ -185,7 +201,16 @@ pub fn check(
     };
     let mut settings = ev.settings;
     settings.rfc931_timeout = ev.ctx.rfc931_timeout;
-    let reason = if ev.twist.is_some() && reason != Reason::OptionError { Reason::Twist } else { reason };
+    let context = ev
+        .ctx
+        .position
+        .take()
+        .map(|(file, line)| RuleRef { file, line });
+    let reason = if ev.twist.is_some() && reason != Reason::OptionError {
+        Reason::Twist
+    } else {
+        reason
+    };
     Verdict {
         decision,
         reason,
@@ -196,6 +221,7 @@ pub fn check(
         settings,
         twist: ev.twist,
         exit: reason == Reason::Exit,
+        context,
     }
 }
 
@@ -210,13 +236,18 @@ impl<'a, 'e> Eval<'a, 'e> {
                 m.extend_from_slice(error.as_bytes());
                 self.ctx.position = None;
                 self.ctx.warn(m);
-                return Flow::Error(RuleRef { file: path.into(), line: 0 });
+                return Flow::Error(RuleRef {
+                    file: path.into(),
+                    line: 0,
+                });
             }
             TableRef::Compiled(t) => t,
         };
         let flow = self.scan_table(t);
-        self.ctx.position = None;
-        self.ctx.column = None;
+        if !matches!(flow, Flow::Final(..)) {
+            self.ctx.position = None;
+            self.ctx.column = None;
+        }
         flow
     }
 
@@ -258,8 +289,12 @@ impl<'a, 'e> Eval<'a, 'e> {
         if let Some(line) = t.error_line {
             self.at(t, line, None);
             self.ctx.warn(b"missing newline or line too long".to_vec());
-            self.ctx.warn(b"all the subsequent rules will be ignored".to_vec());
-            return Flow::Error(RuleRef { file: t.name.clone(), line });
+            self.ctx
+                .warn(b"all the subsequent rules will be ignored".to_vec());
+            return Flow::Error(RuleRef {
+                file: t.name.clone(),
+                line,
+            });
         }
         Flow::NoMatch
     }
@@ -269,7 +304,14 @@ impl<'a, 'e> Eval<'a, 'e> {
             Entry::Rule(r) => r.line,
             Entry::NoSeparator { line } => *line,
         };
-        Flow::Final(Decision::Deny, Reason::OptionError, RuleRef { file: t.name.clone(), line })
+        Flow::Final(
+            Decision::Deny,
+            Reason::OptionError,
+            RuleRef {
+                file: t.name.clone(),
+                line,
+            },
+        )
     }
 
     fn at(&mut self, t: &Table, line: u32, column: Option<u32>) {
@@ -295,7 +337,9 @@ impl<'a, 'e> Eval<'a, 'e> {
         };
         self.at(t, first_line, None);
         let addr = self.req.addr(Side::Client, &mut self.ctx).to_vec();
-        let Some(key) = canonical_ip4_subject(&addr) else { return Ok(None) };
+        let Some(key) = canonical_ip4_subject(&addr) else {
+            return Ok(None);
+        };
         let from = run.by_addr.partition_point(|&(a, _)| a < key);
         for &(a, e) in &run.by_addr[from..] {
             if a != key {
@@ -319,8 +363,13 @@ impl<'a, 'e> Eval<'a, 'e> {
 
     /// A rule matched: run its options and apply the aclexec result.
     fn matched(&mut self, t: &Table, i: usize) -> Flow {
-        let Entry::Rule(r) = &t.entries[i] else { return Flow::NoMatch };
-        let here = RuleRef { file: t.name.clone(), line: r.line };
+        let Entry::Rule(r) = &t.entries[i] else {
+            return Flow::NoMatch;
+        };
+        let here = RuleRef {
+            file: t.name.clone(),
+            line: r.line,
+        };
         self.at(t, r.line, None);
         if self.settings.verbose > 1 {
             let mut m = b"matched:  ".to_vec();
@@ -392,7 +441,11 @@ impl<'a, 'e> Eval<'a, 'e> {
                 let name = self.req.name(side, &mut self.ctx).to_vec();
                 let group = g.get(arena);
                 let yes = self.ctx.env.netgroups.innetgr(group, &name);
-                self.ctx.record_subject(LookupKind::Netgroup, group, if yes { b"yes" } else { b"no" });
+                self.ctx.record_subject(
+                    LookupKind::Netgroup,
+                    group,
+                    if yes { b"yes" } else { b"no" },
+                );
                 yes
             }
             HostPat::File(path) => return self.file_match(path.get(arena), side, depth),
@@ -445,7 +498,8 @@ impl<'a, 'e> Eval<'a, 'e> {
                 return Ok(false);
             }
         };
-        self.ctx.record_subject(LookupKind::PatternFile, path, b"read");
+        self.ctx
+            .record_subject(LookupKind::PatternFile, path, b"read");
         for word in data.split(|&b| is_c_space(b)).filter(|w| !w.is_empty()) {
             let mut arena = Vec::new();
             let p = HostPat::classify(&mut arena, word);
@@ -459,7 +513,13 @@ impl<'a, 'e> Eval<'a, 'e> {
     /// Run an option string. Returns a final decision on an early exit.
     fn run_options(&mut self, opts: &[u8], column: u32) -> Option<(Decision, Reason)> {
         let fields = options::split_fields(opts);
-        let col_of = |off: usize| if column == 0 { None } else { Some(column + off as u32) };
+        let col_of = |off: usize| {
+            if column == 0 {
+                None
+            } else {
+                Some(column + off as u32)
+            }
+        };
         if let Some(f) = fields.first().filter(|f| f.ends_in_colon) {
             self.ctx.column = col_of(f.offset);
             self.ctx.warn(b"rule ends in \":\"".to_vec());
@@ -522,7 +582,11 @@ impl<'a, 'e> Eval<'a, 'e> {
             m.extend_from_slice(value.as_deref().unwrap_or(b""));
             self.ctx.log(Level::Debug, m);
         }
-        self.options.push(OptionRun { kind, key: key.to_vec(), value: value.clone() });
+        self.options.push(OptionRun {
+            kind,
+            key: key.to_vec(),
+            value: value.clone(),
+        });
         let v = value.as_deref().unwrap_or(b"");
         let dry = self.settings.dry_run;
         match kind {
@@ -614,7 +678,12 @@ impl<'a, 'e> Eval<'a, 'e> {
                     return self.fail(options::unknown_user(user));
                 };
                 if !dry {
-                    return self.act(&Action::User { user, uid, gid, group });
+                    return self.act(&Action::User {
+                        user,
+                        uid,
+                        gid,
+                        group,
+                    });
                 }
             }
         }

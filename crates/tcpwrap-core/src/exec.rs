@@ -12,24 +12,43 @@ use crate::request::Request;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<'a> {
     /// Run `/bin/sh -c CMD` with stdio on /dev/null and wait for it.
-    Spawn { command: &'a [u8] },
+    Spawn {
+        command: &'a [u8],
+    },
     /// Log `twist CLIENT to CMD`, then replace the process by `/bin/sh -c CMD`
     /// with fds 0-2 on the connection.
-    Twist { command: &'a [u8] },
+    Twist {
+        command: &'a [u8],
+    },
     /// Run `/bin/sh -c CMD` with inherited descriptors and wait; a non-zero
     /// status makes the rule not match.
-    Aclexec { command: &'a [u8] },
+    Aclexec {
+        command: &'a [u8],
+    },
     Keepalive,
     Linger(i32),
     Nice(i32),
     Umask(u32),
-    Setenv { name: &'a [u8], value: &'a [u8] },
+    Setenv {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
     /// Copy `DIR/DAEMON` to the connection (see [`crate::banner::render`]).
-    Banners { dir: &'a [u8] },
+    Banners {
+        dir: &'a [u8],
+    },
     /// Switch to a user (uid, primary gid) and optionally a group.
-    User { user: &'a [u8], uid: u32, gid: u32, group: Option<(&'a [u8], u32)> },
+    User {
+        user: &'a [u8],
+        uid: u32,
+        gid: u32,
+        group: Option<(&'a [u8], u32)>,
+    },
     /// Switch the group.
-    Group { group: &'a [u8], gid: u32 },
+    Group {
+        group: &'a [u8],
+        gid: u32,
+    },
 }
 
 /// What carrying out an action gave.

@@ -110,18 +110,39 @@ mod tests {
     /// §13.4 with C = 1000, S = 2000.
     #[test]
     fn reference_replies() {
-        assert_eq!(p("1000 , 2000 : USERID : UNIX : alice\r\n").as_deref(), Some("alice"));
-        assert_eq!(p("1000,2000:USERID:UNIX:alice\r\n").as_deref(), Some("alice"));
-        assert_eq!(p("  1000  ,  2000  :  USERID  :  UNIX  :   bob  \n").as_deref(), Some("bob"));
-        assert_eq!(p("1000 , 2000 : USERID : UNIX : bob\r\nextra\r\n").as_deref(), Some("bob"));
-        assert_eq!(p("1000 , 2000 : USERID : : alice\r\n").as_deref(), Some("alice"));
+        assert_eq!(
+            p("1000 , 2000 : USERID : UNIX : alice\r\n").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            p("1000,2000:USERID:UNIX:alice\r\n").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            p("  1000  ,  2000  :  USERID  :  UNIX  :   bob  \n").as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            p("1000 , 2000 : USERID : UNIX : bob\r\nextra\r\n").as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            p("1000 , 2000 : USERID : : alice\r\n").as_deref(),
+            Some("alice")
+        );
         assert_eq!(p("1000 , 2000 : USERID ::alice\r\n"), None);
         assert_eq!(p("1000 , 2000 : USERID : UNIX :\r\n"), None);
         assert_eq!(p("2000 , 1000 : USERID : UNIX : alice\r\n"), None);
         assert_eq!(p("1000 , 2000 : ERROR : NO-USER\r\n"), None);
         assert_eq!(p("1000 , 2000 : userid : UNIX : alice\r\n"), None);
-        assert_eq!(p("1000 , 2000 : USERID : UNIX : alice smith\r\n").as_deref(), Some("alice"));
-        assert_eq!(p("1000 , 2000 : USERID : UNIX,US-ASCII : al;ice$\r\n").as_deref(), Some("al;ice$"));
+        assert_eq!(
+            p("1000 , 2000 : USERID : UNIX : alice smith\r\n").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            p("1000 , 2000 : USERID : UNIX,US-ASCII : al;ice$\r\n").as_deref(),
+            Some("al;ice$")
+        );
         let long = format!("1000 , 2000 : USERID : UNIX : {}\r\n", "x".repeat(300));
         assert_eq!(p(&long).unwrap().len(), 255);
     }

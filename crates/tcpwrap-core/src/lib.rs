@@ -32,7 +32,9 @@ pub mod text;
 
 pub use ctx::{Ctx, Lookup, LookupKind};
 pub use diag::{Diagnostic, Kind, Level, Position};
-pub use env::{Accounts, Env, Family, FileContent, Forward, Ident, Netgroups, Offline, PatternFiles, Resolver};
+pub use env::{
+    Accounts, Env, Family, FileContent, Forward, Ident, Netgroups, Offline, PatternFiles, Resolver,
+};
 pub use eval::{Decision, OptionRun, Reason, RuleRef, Settings, TableRef, Verdict, check};
 pub use exec::{Action, Executor, NoExec, Outcome};
 pub use request::{Request, Side};

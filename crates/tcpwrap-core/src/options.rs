@@ -49,13 +49,24 @@ pub const OPTIONS: &[(&str, OptKind, u8)] = &[
 
 impl OptKind {
     pub fn lookup(key: &[u8]) -> Option<OptKind> {
-        OPTIONS.iter().find(|(n, _, _)| eq_ci(n.as_bytes(), key)).map(|&(_, k, _)| k)
+        OPTIONS
+            .iter()
+            .find(|(n, _, _)| eq_ci(n.as_bytes(), key))
+            .map(|&(_, k, _)| k)
     }
     fn flags(self) -> u8 {
-        OPTIONS.iter().find(|(_, k, _)| *k == self).map(|&(_, _, f)| f).unwrap_or(0)
+        OPTIONS
+            .iter()
+            .find(|(_, k, _)| *k == self)
+            .map(|&(_, _, f)| f)
+            .unwrap_or(0)
     }
     pub fn name(self) -> &'static str {
-        OPTIONS.iter().find(|(_, k, _)| *k == self).map(|&(n, _, _)| n).unwrap_or("")
+        OPTIONS
+            .iter()
+            .find(|(_, k, _)| *k == self)
+            .map(|&(n, _, _)| n)
+            .unwrap_or("")
     }
     pub fn needs_value(self) -> bool {
         self.flags() & NEED != 0
@@ -106,7 +117,11 @@ pub fn split_fields(s: &[u8]) -> Vec<Field> {
             text.push(s[pos]);
             pos += 1;
         }
-        out.push(Field { text, offset, ends_in_colon });
+        out.push(Field {
+            text,
+            offset,
+            ends_in_colon,
+        });
     }
     out
 }
@@ -127,7 +142,11 @@ pub fn key_value(field: &[u8]) -> KeyValue<'_> {
     let key_offset = c.as_ptr() as usize - field.as_ptr() as usize;
     let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let Some(k) = c.iter().position(|&b| b == b'=' || is_ws(b)) else {
-        return KeyValue { key: c, value: None, key_offset };
+        return KeyValue {
+            key: c,
+            value: None,
+            key_offset,
+        };
     };
     let key = &c[..k];
     let mut v = k;
@@ -144,7 +163,11 @@ pub fn key_value(field: &[u8]) -> KeyValue<'_> {
         }
     }
     let value = if v < c.len() { Some(&c[v..]) } else { None };
-    KeyValue { key, value, key_offset }
+    KeyValue {
+        key,
+        value,
+        key_offset,
+    }
 }
 
 fn quoted(prefix: &str, v: &[u8]) -> Vec<u8> {
@@ -238,9 +261,16 @@ pub fn parse_umask(v: &[u8]) -> Result<u32, Vec<u8>> {
 
 /// `setenv NAME value…` → (NAME, value), both trimmed.
 pub fn parse_setenv(v: &[u8]) -> Result<(&[u8], &[u8]), Vec<u8>> {
-    let p = v.iter().position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).unwrap_or(v.len());
+    let p = v
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(v.len());
     let name = chop(&v[..p]);
-    let value = if p < v.len() { chop(&v[p + 1..]) } else { &v[v.len()..] };
+    let value = if p < v.len() {
+        chop(&v[p + 1..])
+    } else {
+        &v[v.len()..]
+    };
     if name.is_empty() || name.contains(&b'=') {
         return Err(b"memory allocation failure".to_vec());
     }
@@ -281,7 +311,12 @@ mod tests {
 
     #[test]
     fn key_values() {
-        for s in ["severity mail.info", "severity=mail.info", "severity = mail.info", "severity =mail.info"] {
+        for s in [
+            "severity mail.info",
+            "severity=mail.info",
+            "severity = mail.info",
+            "severity =mail.info",
+        ] {
             let kv = key_value(s.as_bytes());
             assert_eq!(kv.key, b"severity");
             assert_eq!(kv.value, Some(&b"mail.info"[..]));
@@ -301,9 +336,18 @@ mod tests {
         assert_eq!(parse_severity(b"local7.debug"), Ok(191));
         assert_eq!(parse_severity(b"kern.emerg"), Ok(0));
         assert_eq!(parse_severity(b"emerg"), Ok(0));
-        assert_eq!(parse_severity(b"mail.").unwrap_err(), b"bad syslog facility or severity: \"\"");
-        assert_eq!(parse_severity(b".info").unwrap_err(), b"bad syslog facility or severity: \"\"");
-        assert_eq!(parse_severity(b"mail . info").unwrap_err(), b"bad syslog facility or severity: \"mail \"");
+        assert_eq!(
+            parse_severity(b"mail.").unwrap_err(),
+            b"bad syslog facility or severity: \"\""
+        );
+        assert_eq!(
+            parse_severity(b".info").unwrap_err(),
+            b"bad syslog facility or severity: \"\""
+        );
+        assert_eq!(
+            parse_severity(b"mail . info").unwrap_err(),
+            b"bad syslog facility or severity: \"mail \""
+        );
         for bad in ["authpriv.info", "warn", "syslog.info", "7"] {
             assert!(parse_severity(bad.as_bytes()).is_err());
         }
@@ -313,8 +357,14 @@ mod tests {
     fn values() {
         assert_eq!(parse_rfc931(b"+3"), Ok(3));
         assert!(parse_rfc931(b"0").is_err());
-        assert_eq!(parse_linger(b"5x").unwrap_err(), b"bad linger value: \"5x\"");
-        assert_eq!(parse_linger(b"-1").unwrap_err(), b"bad linger value: \"-1\"");
+        assert_eq!(
+            parse_linger(b"5x").unwrap_err(),
+            b"bad linger value: \"5x\""
+        );
+        assert_eq!(
+            parse_linger(b"-1").unwrap_err(),
+            b"bad linger value: \"-1\""
+        );
         assert_eq!(parse_nice(None), Ok(10));
         assert_eq!(parse_nice(Some(b"+5")), Ok(5));
         assert_eq!(parse_umask(b"0"), Ok(0));

@@ -25,7 +25,10 @@ impl Span {
     pub fn push(arena: &mut Vec<u8>, bytes: &[u8]) -> Span {
         let start = arena.len() as u32;
         arena.extend_from_slice(bytes);
-        Span { start, len: bytes.len() as u32 }
+        Span {
+            start,
+            len: bytes.len() as u32,
+        }
     }
 }
 
@@ -137,7 +140,8 @@ pub fn glob_ci(p: &[u8], s: &[u8]) -> bool {
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && p[pi].eq_ignore_ascii_case(&s[si]))) {
+        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && p[pi].eq_ignore_ascii_case(&s[si])))
+        {
             pi += 1;
             si += 1;
         } else if pi < p.len() && p[pi] == b'*' {
@@ -199,7 +203,9 @@ impl NetMask {
         if let Some(a) = dot_quad(addr) {
             return self.match4(a);
         }
-        let Some(a6) = parse_v6(addr) else { return false };
+        let Some(a6) = parse_v6(addr) else {
+            return false;
+        };
         if let Some(a4) = a6.to_ipv4_mapped() {
             return self.match4(u32::from(a4));
         }
@@ -259,7 +265,10 @@ impl HostPat {
             HostPat::NetMask(Box::new(NetMask::compile(&tok[..p], &tok[p + 1..])))
         } else {
             let name_too = tok.iter().any(|b| !matches!(b, b'0'..=b'9' | b'.' | b'/'));
-            HostPat::Plain { pat: StrPat::classify(arena, tok), name_too }
+            HostPat::Plain {
+                pat: StrPat::classify(arena, tok),
+                name_too,
+            }
         }
     }
 }
@@ -301,7 +310,10 @@ impl ClientPat {
     pub fn classify(arena: &mut Vec<u8>, tok: &[u8]) -> ClientPat {
         let (u, h) = split_user_host(tok);
         match h {
-            None => ClientPat { host: HostPat::classify(arena, u), user: None },
+            None => ClientPat {
+                host: HostPat::classify(arena, u),
+                user: None,
+            },
             Some(h) => ClientPat {
                 host: HostPat::classify(arena, h),
                 user: Some(StrPat::classify(arena, u)),
@@ -353,7 +365,9 @@ mod tests {
 
     #[test]
     fn netmask_forms() {
-        let m = |n: &str, k: &str, a: &str| NetMask::compile(n.as_bytes(), k.as_bytes()).matches(a.as_bytes());
+        let m = |n: &str, k: &str, a: &str| {
+            NetMask::compile(n.as_bytes(), k.as_bytes()).matches(a.as_bytes())
+        };
         assert!(m("10.0.0.0", "255.255.255.0", "10.0.0.77"));
         assert!(m("10.0.0.0", "24", "10.0.0.77"));
         assert!(!m("10.0.0.0", "24", "10.0.1.1"));

@@ -40,7 +40,12 @@ impl<'a> LineReader<'a> {
 
     /// A reader with another buffer size (inetd.conf uses 8192 bytes).
     pub fn with_buffer(data: &'a [u8], buf_len: usize) -> Self {
-        LineReader { data, pos: 0, line: 0, buf_len }
+        LineReader {
+            data,
+            pos: 0,
+            line: 0,
+            buf_len,
+        }
     }
 
     /// Newlines consumed so far.
@@ -130,7 +135,11 @@ impl<'a> Iterator for LineReader<'a> {
             (None, None) => return None,
         };
         let complete = text.last() == Some(&b'\n');
-        Some(Logical { text, line: self.line, complete })
+        Some(Logical {
+            text,
+            line: self.line,
+            complete,
+        })
     }
 }
 
@@ -139,7 +148,9 @@ mod tests {
     use super::*;
 
     fn lines(d: &[u8]) -> Vec<(Vec<u8>, u32, bool)> {
-        LineReader::new(d).map(|l| (l.text.into_owned(), l.line, l.complete)).collect()
+        LineReader::new(d)
+            .map(|l| (l.text.into_owned(), l.line, l.complete))
+            .collect()
     }
 
     #[test]

@@ -86,7 +86,11 @@ impl Request {
 
     /// A request for a connection between two socket addresses, with socket
     /// methods (names and addresses looked up on demand).
-    pub fn for_connection(daemon: &[u8], client: SocketAddr, server: Option<SocketAddr>) -> Request {
+    pub fn for_connection(
+        daemon: &[u8],
+        client: SocketAddr,
+        server: Option<SocketAddr>,
+    ) -> Request {
         let mut r = Request::new();
         r.set_daemon(daemon);
         r.client.sin = Some(client);
@@ -107,7 +111,11 @@ impl Request {
     }
 
     fn opt(v: &[u8]) -> Option<Vec<u8>> {
-        if v.is_empty() { None } else { Some(truncated(v)) }
+        if v.is_empty() {
+            None
+        } else {
+            Some(truncated(v))
+        }
     }
 
     pub fn set_daemon(&mut self, v: &[u8]) {
@@ -254,7 +262,12 @@ impl Request {
 
     /// `%r` / `%R`: the port, "0" without a socket address.
     pub fn port(&self, side: Side) -> Vec<u8> {
-        self.endpoint(side).sin.map(|s| s.port()).unwrap_or(0).to_string().into_bytes()
+        self.endpoint(side)
+            .sin
+            .map(|s| s.port())
+            .unwrap_or(0)
+            .to_string()
+            .into_bytes()
     }
 
     /// Replace a cached field by its sanitised form (in place, as `%`

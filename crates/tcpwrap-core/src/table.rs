@@ -51,7 +51,9 @@ pub struct Rule {
 pub enum Entry {
     Rule(Rule),
     /// A line without `:`: warned about when scanned, then skipped.
-    NoSeparator { line: u32 },
+    NoSeparator {
+        line: u32,
+    },
 }
 
 /// An index over a run of consecutive single-address rules.
@@ -107,7 +109,11 @@ impl Table {
                 break;
             }
             let text: &[u8] = &l.text;
-            if text[0] == b'#' || text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+            if text[0] == b'#'
+                || text
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
                 continue;
             }
             let Some(p1) = split_at_bracket(text, b':') else {
@@ -120,7 +126,10 @@ impl Table {
                 None => (rest, None, 0),
             };
             let d_start = t.daemons.len() as u32;
-            for tok in text[..p1].split(|&b| is_list_sep(b)).filter(|s| !s.is_empty()) {
+            for tok in text[..p1]
+                .split(|&b| is_list_sep(b))
+                .filter(|s| !s.is_empty())
+            {
                 let item = if eq_ci(tok, b"EXCEPT") {
                     Item::Except
                 } else {
@@ -142,8 +151,14 @@ impl Table {
             let client_text = Span::push(&mut t.arena, clients);
             t.entries.push(Entry::Rule(Rule {
                 line: l.line,
-                daemons: Range { start: d_start, len: t.daemons.len() as u32 - d_start },
-                clients: Range { start: c_start, len: t.clients.len() as u32 - c_start },
+                daemons: Range {
+                    start: d_start,
+                    len: t.daemons.len() as u32 - d_start,
+                },
+                clients: Range {
+                    start: c_start,
+                    len: t.clients.len() as u32 - c_start,
+                },
                 options,
                 options_column: opt_col,
                 daemon_text,
@@ -188,7 +203,11 @@ impl Table {
     /// quads, which are matched against the address only.
     fn index_key(&self, r: &Rule) -> Option<Vec<u32>> {
         let ds = r.daemons.of(&self.daemons);
-        if ds.is_empty() || ds.iter().any(|d| !matches!(d, Item::Pat(DaemonPat { host: None, .. }))) {
+        if ds.is_empty()
+            || ds
+                .iter()
+                .any(|d| !matches!(d, Item::Pat(DaemonPat { host: None, .. })))
+        {
             return None;
         }
         let cs = r.clients.of(&self.clients);
@@ -198,7 +217,14 @@ impl Table {
         let mut keys = Vec::with_capacity(cs.len());
         for c in cs {
             match c {
-                Item::Pat(ClientPat { user: None, host: HostPat::Plain { pat: StrPat::Ip4(a), .. } }) => keys.push(*a),
+                Item::Pat(ClientPat {
+                    user: None,
+                    host:
+                        HostPat::Plain {
+                            pat: StrPat::Ip4(a),
+                            ..
+                        },
+                }) => keys.push(*a),
                 _ => return None,
             }
         }
@@ -215,7 +241,9 @@ impl Table {
             let mut list_of: Vec<u8> = Vec::new();
             let mut by_addr: Vec<(u32, u32)> = Vec::new();
             while i < n {
-                let Entry::Rule(r) = &self.entries[i] else { break };
+                let Entry::Rule(r) = &self.entries[i] else {
+                    break;
+                };
                 let Some(keys) = self.index_key(r) else { break };
                 let ds = r.daemons.of(&self.daemons);
                 let id = match lists.iter().position(|l| l.of(&self.daemons) == ds) {

@@ -323,12 +323,13 @@ pub fn fmt_v6(a: Ipv6Addr) -> Vec<u8> {
         if i != 0 {
             out.push(b':');
         }
-        if i == 6
-            && best_base == 0
-            && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))
-        {
+        if i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
             let o = a.octets();
-            out.extend_from_slice(Ipv4Addr::new(o[12], o[13], o[14], o[15]).to_string().as_bytes());
+            out.extend_from_slice(
+                Ipv4Addr::new(o[12], o[13], o[14], o[15])
+                    .to_string()
+                    .as_bytes(),
+            );
             return out;
         }
         out.extend_from_slice(format!("{:x}", w[i]).as_bytes());
@@ -355,6 +356,13 @@ pub fn strip_mapped(s: &[u8]) -> Option<&[u8]> {
 /// are (syslog receives them verbatim); this lossily decodes for Rust display.
 pub fn show(s: &[u8]) -> String {
     String::from_utf8_lossy(s).into_owned()
+}
+
+/// The numeric key of an address subject for the address index: the
+/// subject after IPv4-mapped stripping, if it is a canonical dotted quad.
+pub fn canonical_ip4_subject(s: &[u8]) -> Option<u32> {
+    let s = strip_mapped(s).unwrap_or(s);
+    crate::pattern::canonical_ip4(s)
 }
 
 #[cfg(test)]
@@ -418,11 +426,4 @@ mod tests {
         assert_eq!(split_at_bracket(b"[a:b]:c:d", b':'), Some(5));
         assert_eq!(split_at_bracket(b"]a:b", b':'), None);
     }
-}
-
-/// The numeric key of an address subject for the address index: the
-/// subject after IPv4-mapped stripping, if it is a canonical dotted quad.
-pub fn canonical_ip4_subject(s: &[u8]) -> Option<u32> {
-    let s = strip_mapped(s).unwrap_or(s);
-    crate::pattern::canonical_ip4(s)
 }

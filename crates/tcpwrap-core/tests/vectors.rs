@@ -21,6 +21,7 @@ struct Row {
     log: &'static [&'static str],
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn r(
     n: u32,
     allow: &'static str,
@@ -32,7 +33,17 @@ const fn r(
     grant: bool,
     log: &'static [&'static str],
 ) -> Row {
-    Row { n, allow, deny, daemon, cname, caddr, user, grant, log }
+    Row {
+        n,
+        allow,
+        deny,
+        daemon,
+        cname,
+        caddr,
+        user,
+        grant,
+        log,
+    }
 }
 
 const G: bool = true;
@@ -168,18 +179,42 @@ fn pattern_dir() -> Dir {
     let d = std::env::temp_dir().join(format!("tcpwrap-vectors-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     let dir = d.to_str().unwrap();
-    std::fs::write(d.join("list"), format!("10.0.0.1 10.0.0.2\n.example.com\n# 10.0.0.3\n{dir}/list2\n")).unwrap();
+    std::fs::write(
+        d.join("list"),
+        format!("10.0.0.1 10.0.0.2\n.example.com\n# 10.0.0.3\n{dir}/list2\n"),
+    )
+    .unwrap();
     std::fs::write(d.join("list2"), "10.9.9.9\n").unwrap();
     Dir(d)
 }
 
-fn run_ctl(allow: &str, deny: &str, req: &mut Request, settings: Settings) -> tcpwrap_core::Verdict {
+fn run_ctl(
+    allow: &str,
+    deny: &str,
+    req: &mut Request,
+    settings: Settings,
+) -> tcpwrap_core::Verdict {
     let s = Services::new(None);
     let a = Table::compile(b"allow", allow.as_bytes());
     let d = Table::compile(b"deny", deny.as_bytes());
-    let aref = if allow.is_empty() { TableRef::Missing } else { TableRef::Compiled(&a) };
-    let dref = if deny.is_empty() { TableRef::Missing } else { TableRef::Compiled(&d) };
-    check(aref, dref, req, s.env(), settings, &mut ShellExec::default())
+    let aref = if allow.is_empty() {
+        TableRef::Missing
+    } else {
+        TableRef::Compiled(&a)
+    };
+    let dref = if deny.is_empty() {
+        TableRef::Missing
+    } else {
+        TableRef::Compiled(&d)
+    };
+    check(
+        aref,
+        dref,
+        req,
+        s.env(),
+        settings,
+        &mut ShellExec::default(),
+    )
 }
 
 fn texts(v: &tcpwrap_core::Verdict) -> Vec<String> {
@@ -194,11 +229,21 @@ fn reference_rows_hosts_ctl() {
     for row in ROWS {
         let allow = row.allow.replace("<dir>", dirs);
         let deny = row.deny.replace("<dir>", dirs);
-        let mut req = Request::from_ctl(row.daemon.as_bytes(), row.cname.as_bytes(), row.caddr.as_bytes(), row.user.as_bytes());
+        let mut req = Request::from_ctl(
+            row.daemon.as_bytes(),
+            row.cname.as_bytes(),
+            row.caddr.as_bytes(),
+            row.user.as_bytes(),
+        );
         let v = run_ctl(&allow, &deny, &mut req, Settings::default());
         let logs = texts(&v);
         if v.granted() != row.grant || logs != row.log {
-            failures.push(format!("row {}: granted={} logs={:?}", row.n, v.granted(), logs));
+            failures.push(format!(
+                "row {}: granted={} logs={:?}",
+                row.n,
+                v.granted(),
+                logs
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -215,17 +260,26 @@ fn line_length_limit_rows_95_96() {
     assert!(!v.granted());
     assert_eq!(
         texts(&v),
-        ["warning: allow, line 0: missing newline or line too long", "warning: allow, line 0: all the subsequent rules will be ignored"]
+        [
+            "warning: allow, line 0: missing newline or line too long",
+            "warning: allow, line 0: all the subsequent rules will be ignored"
+        ]
     );
 }
 
 #[test]
 fn twist_in_resident_process_row_112() {
     let mut req = Request::from_ctl(b"sshd", b"", b"10.0.0.1", b"");
-    let settings = Settings { resident: true, ..Settings::default() };
+    let settings = Settings {
+        resident: true,
+        ..Settings::default()
+    };
     let v = run_ctl("ALL: ALL: twist echo x\n", "", &mut req, settings);
     assert!(!v.granted());
-    assert_eq!(texts(&v), ["error: allow, line 1: twist option in resident process"]);
+    assert_eq!(
+        texts(&v),
+        ["error: allow, line 1: twist option in resident process"]
+    );
 }
 
 fn sa(s: &str) -> SocketAddr {
@@ -264,7 +318,12 @@ fn reference_rows_request_api() {
         let v = run_ctl(row.allow, "ALL: ALL\n", &mut req, Settings::default());
         let logs = texts(&v);
         if v.granted() != row.grant || logs != row.log {
-            failures.push(format!("row {}: granted={} logs={:?}", row.n, v.granted(), logs));
+            failures.push(format!(
+                "row {}: granted={} logs={:?}",
+                row.n,
+                v.granted(),
+                logs
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -277,7 +336,13 @@ fn expansion_vector_13_3() {
     let mut req = Request::for_connection(b"sshd", sa("10.1.1.1:4000"), Some(sa("10.1.1.200:22")));
     req.set_pid(b"4242");
     let mut ctx = tcpwrap_core::Ctx::new(env);
-    let out = tcpwrap_core::expand::expand(b"%a %A %h %H %n %N %r %R %s %c %d %p %% %x %", 1024, &mut req, &mut ctx).unwrap();
+    let out = tcpwrap_core::expand::expand(
+        b"%a %A %h %H %n %N %r %R %s %c %d %p %% %x %",
+        1024,
+        &mut req,
+        &mut ctx,
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "10.1.1.1 10.1.1.200 10.1.1.1 10.1.1.200 good.example.com unknown 4000 22 sshd@10.1.1.200 good.example.com sshd 4242 %  %"
@@ -310,7 +375,10 @@ fn expansion_limit() {
     assert!(tcpwrap_core::expand::expand(&[b'A'; 1023], 1024, &mut req, &mut ctx).is_err());
     assert_eq!(
         ctx.diagnostics[0].to_string(),
-        format!("warning: percent_x: expansion too long: {}...", "A".repeat(30))
+        format!(
+            "warning: percent_x: expansion too long: {}...",
+            "A".repeat(30)
+        )
     );
 }
 
@@ -320,10 +388,26 @@ fn option_parsing_13_5() {
     let cases: &[(&str, bool, Option<&str>)] = &[
         ("severity =mail.info", true, None),
         ("severity Mail.Info", true, None),
-        ("severity mail.", false, Some("bad syslog facility or severity: \"\"")),
-        ("severity .info", false, Some("bad syslog facility or severity: \"\"")),
-        ("severity authpriv.info", false, Some("bad syslog facility or severity: \"authpriv\"")),
-        ("severity warn", false, Some("bad syslog facility or severity: \"warn\"")),
+        (
+            "severity mail.",
+            false,
+            Some("bad syslog facility or severity: \"\""),
+        ),
+        (
+            "severity .info",
+            false,
+            Some("bad syslog facility or severity: \"\""),
+        ),
+        (
+            "severity authpriv.info",
+            false,
+            Some("bad syslog facility or severity: \"authpriv\""),
+        ),
+        (
+            "severity warn",
+            false,
+            Some("bad syslog facility or severity: \"warn\""),
+        ),
         ("setenv A=B", false, Some("memory allocation failure")),
         ("setenv =x", true, None),
         ("umask 0", true, None),
@@ -340,25 +424,51 @@ fn option_parsing_13_5() {
         ("twist", false, Some("option \"twist\" requires value")),
         ("=allow", false, Some("missing option name")),
         ("nice 5 : : allow", false, Some("missing option name")),
-        ("twist echo a: allow", false, Some("option \"twist\" must be at end")),
+        (
+            "twist echo a: allow",
+            false,
+            Some("option \"twist\" must be at end"),
+        ),
         ("twist x : ", false, Some("option \"twist\" must be at end")),
-        ("allow yes", false, Some("option \"allow\" requires no value")),
-        ("keepalive on", false, Some("option \"keepalive\" requires no value")),
+        (
+            "allow yes",
+            false,
+            Some("option \"allow\" requires no value"),
+        ),
+        (
+            "keepalive on",
+            false,
+            Some("option \"keepalive\" requires no value"),
+        ),
     ];
     for (opt, grant, err) in cases {
         let mut req = Request::from_ctl(b"sshd", b"", b"10.0.0.1", b"");
-        let settings = Settings { dry_run: true, ..Settings::default() };
+        let settings = Settings {
+            dry_run: true,
+            ..Settings::default()
+        };
         let v = run_ctl(&format!("ALL: ALL: {opt}\n"), "", &mut req, settings);
         assert_eq!(v.granted(), *grant, "{opt}: {:?}", texts(&v));
-        let errors: Vec<String> = texts(&v).into_iter().filter(|t| t.starts_with("error:")).collect();
+        let errors: Vec<String> = texts(&v)
+            .into_iter()
+            .filter(|t| t.starts_with("error:"))
+            .collect();
         match err {
             Some(e) => assert_eq!(errors, [format!("error: allow, line 1: {e}")], "{opt}"),
             None => assert!(errors.is_empty(), "{opt}: {errors:?}"),
         }
     }
     let mut req = Request::from_ctl(b"sshd", b"", b"10.0.0.1", b"");
-    let v = run_ctl("ALL: ALL: severity =mail.info\n", "", &mut req, Settings::default());
-    assert_eq!((v.settings.allow_severity, v.settings.deny_severity), (22, 22));
+    let v = run_ctl(
+        "ALL: ALL: severity =mail.info\n",
+        "",
+        &mut req,
+        Settings::default(),
+    );
+    assert_eq!(
+        (v.settings.allow_severity, v.settings.deny_severity),
+        (22, 22)
+    );
     let mut req = Request::from_ctl(b"sshd", b"", b"10.0.0.1", b"");
     let v = run_ctl("ALL: ALL: rfc931 +3\n", "", &mut req, Settings::default());
     assert_eq!(v.settings.rfc931_timeout, 3);

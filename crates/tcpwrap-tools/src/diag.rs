@@ -17,7 +17,10 @@ pub struct Reporter {
 
 impl Reporter {
     pub fn new() -> Reporter {
-        Reporter { context: None, stderr: true }
+        Reporter {
+            context: None,
+            stderr: true,
+        }
     }
 
     fn emit(&self, level: i32, text: &[u8]) {
@@ -43,7 +46,7 @@ impl Reporter {
     /// Emit the engine's diagnostics in order.
     pub fn diagnostics(&mut self, d: &[Diagnostic]) {
         for x in d {
-            self.emit(x.level as i32, &x.text());
+            self.emit(x.priority(), &x.text());
         }
     }
 }

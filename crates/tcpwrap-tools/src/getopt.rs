@@ -10,7 +10,11 @@ pub enum Opt {
 
 /// Parse `args` (without argv[0]) against `spec` (e.g. `"di:"`). Returns the
 /// options and the operands, or the glibc error message.
-pub fn getopt(prog: &str, args: &[Vec<u8>], spec: &str) -> Result<(Vec<Opt>, Vec<Vec<u8>>), String> {
+pub fn getopt(
+    prog: &str,
+    args: &[Vec<u8>],
+    spec: &str,
+) -> Result<(Vec<Opt>, Vec<Vec<u8>>), String> {
     let takes = |c: char| -> Option<bool> {
         let i = spec.find(c)?;
         Some(spec[i + c.len_utf8()..].starts_with(':'))

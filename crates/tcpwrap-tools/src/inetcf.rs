@@ -36,7 +36,12 @@ impl Services {
         self.list.push((name.to_vec(), w));
     }
     pub fn get(&self, name: &[u8]) -> Wrap {
-        self.list.iter().rev().find(|(n, _)| eq_ci(n, name)).map(|&(_, w)| w).unwrap_or(Wrap::Unknown)
+        self.list
+            .iter()
+            .rev()
+            .find(|(n, _)| eq_ci(n, name))
+            .map(|&(_, w)| w)
+            .unwrap_or(Wrap::Unknown)
     }
 }
 
@@ -71,9 +76,20 @@ fn errtext(e: &std::io::Error) -> Vec<u8> {
     tcpwrap::sys::strerror(e).into_bytes()
 }
 
-fn inet_chk(protocol: &[u8], path: &[u8], arg0: &[u8], arg1: &[u8], svc: &mut Services, r: &mut Reporter) {
+fn inet_chk(
+    protocol: &[u8],
+    path: &[u8],
+    arg0: &[u8],
+    arg1: &[u8],
+    svc: &mut Services,
+    r: &mut Reporter,
+) {
     let base_path = base_name(path);
-    let proc_name: &[u8] = if arg0.first() == Some(&b'/') { base_name(arg0) } else { arg0 };
+    let proc_name: &[u8] = if arg0.first() == Some(&b'/') {
+        base_name(arg0)
+    } else {
+        arg0
+    };
     match check_path(path, r) {
         Err(e) => r.warn([path, b": not found: ", &errtext(&e)].concat()),
         Ok(m) if m.mode() & 0o100 == 0 => r.warn([path, b": not executable"].concat()),
@@ -109,8 +125,19 @@ fn inet_chk(protocol: &[u8], path: &[u8], arg0: &[u8], arg1: &[u8], svc: &mut Se
         } else {
             let daemon = [REAL_DAEMON_DIR.as_bytes(), b"/", arg0].concat();
             match check_path(&daemon, r) {
-                Err(e) => r.warn([arg0, b": not found in ", REAL_DAEMON_DIR.as_bytes(), b": ", &errtext(&e)].concat()),
-                Ok(m) if m.mode() & 0o100 == 0 => r.warn([&daemon[..], b": not executable"].concat()),
+                Err(e) => r.warn(
+                    [
+                        arg0,
+                        b": not found in ",
+                        REAL_DAEMON_DIR.as_bytes(),
+                        b": ",
+                        &errtext(&e),
+                    ]
+                    .concat(),
+                ),
+                Ok(m) if m.mode() & 0o100 == 0 => {
+                    r.warn([&daemon[..], b": not executable"].concat())
+                }
                 Ok(_) => {}
             }
         }
@@ -145,14 +172,20 @@ pub enum Config {
 
 /// `inet_cfg`: analyse `conf` (or the first default that exists). A given
 /// file that cannot be opened is an error for the caller to report.
-pub fn inet_cfg(conf: Option<&[u8]>, svc: &mut Services, r: &mut Reporter) -> Result<Config, (Vec<u8>, std::io::Error)> {
+pub fn inet_cfg(
+    conf: Option<&[u8]>,
+    svc: &mut Services,
+    r: &mut Reporter,
+) -> Result<Config, (Vec<u8>, std::io::Error)> {
     let (name, data) = match conf {
         Some(c) => match std::fs::read(Path::new(OsStr::from_bytes(c))) {
             Ok(d) => (c.to_vec(), d),
             Err(e) => return Err((c.to_vec(), e)),
         },
         None => {
-            let found = INET_FILES.iter().find_map(|f| std::fs::read(f).ok().map(|d| (f.as_bytes().to_vec(), d)));
+            let found = INET_FILES
+                .iter()
+                .find_map(|f| std::fs::read(f).ok().map(|d| (f.as_bytes().to_vec(), d)));
             match found {
                 Some((n, d)) => {
                     let _ = check_path(&n, r);
@@ -166,7 +199,10 @@ pub fn inet_cfg(conf: Option<&[u8]>, svc: &mut Services, r: &mut Reporter) -> Re
     let mut lines = LineReader::with_buffer(&data, 8192);
     while let Some(l) = lines.next() {
         r.context = Some((name.clone(), lines.line()));
-        let mut f = l.text.split(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).filter(|s| !s.is_empty());
+        let mut f = l
+            .text
+            .split(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .filter(|s| !s.is_empty());
         let Some(service) = f.next() else { continue };
         if service[0] == b'#' {
             continue;

@@ -105,17 +105,21 @@ impl Tool<'_> {
                 lines.push([label.as_bytes(), v].concat());
             }
         };
-        show("client:   hostname ", &req.name(Side::Client, &mut ctx).to_vec());
-        show("client:   address  ", &req.addr(Side::Client, &mut ctx).to_vec());
-        show("client:   username ", &req.user(&mut ctx).to_vec());
-        show("server:   hostname ", &req.name(Side::Server, &mut ctx).to_vec());
-        show("server:   address  ", &req.addr(Side::Server, &mut ctx).to_vec());
+        show("client:   hostname ", req.name(Side::Client, &mut ctx));
+        show("client:   address  ", req.addr(Side::Client, &mut ctx));
+        show("client:   username ", req.user(&mut ctx));
+        show("server:   hostname ", req.name(Side::Server, &mut ctx));
+        show("server:   address  ", req.addr(Side::Server, &mut ctx));
         lines.push([b"server:   process  ".as_slice(), req.daemon()].concat());
         self.r.diagnostics(&ctx.diagnostics);
         for l in lines {
             self.out.line(&l);
         }
-        let settings = Settings { dry_run: true, verbose: 2, ..Settings::default() };
+        let settings = Settings {
+            dry_run: true,
+            verbose: 2,
+            ..Settings::default()
+        };
         let (a, d) = (self.tables.load(&self.allow), self.tables.load(&self.deny));
         let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor);
         self.r.diagnostics(&v.diagnostics);
@@ -173,7 +177,10 @@ pub fn main() -> i32 {
         tables: TableCache::new(),
         allow,
         deny,
-        out: Out { buf: Vec::new(), tty: tcpwrap::sys::isatty(1) },
+        out: Out {
+            buf: Vec::new(),
+            tty: tcpwrap::sys::isatty(1),
+        },
         r: Reporter::new(),
     };
     let code = run(&mut t, &operands, inetcf.as_deref());
@@ -207,15 +214,24 @@ fn run(t: &mut Tool<'_>, operands: &[Vec<u8>], inetcf: Option<&[u8]>) -> i32 {
         Ok(inetcf::Config::Read(n)) => n,
         Ok(inetcf::Config::None) => b"(null)".to_vec(),
         Err((name, e)) => {
-            let _ = writeln!(std::io::stderr(), "open {}: {}", String::from_utf8_lossy(&name), tcpwrap::sys::strerror(&e));
+            let _ = writeln!(
+                std::io::stderr(),
+                "open {}: {}",
+                String::from_utf8_lossy(&name),
+                tcpwrap::sys::strerror(&e)
+            );
             return 1;
         }
     };
     svc.set(b"portmap", Wrap::Not);
     svc.set(b"rpcbind", Wrap::Not);
     match svc.get(daemon) {
-        Wrap::Unknown => t.r.warn([daemon, b": no such process name in ", &conf].concat()),
-        Wrap::Not => t.r.warn([daemon, b": service possibly not wrapped"].concat()),
+        Wrap::Unknown => {
+            t.r.warn([daemon, b": no such process name in ", &conf].concat())
+        }
+        Wrap::Not => {
+            t.r.warn([daemon, b": service possibly not wrapped"].concat())
+        }
         _ => {}
     }
 
@@ -231,10 +247,15 @@ fn run(t: &mut Tool<'_>, operands: &[Vec<u8>], inetcf: Option<&[u8]>) -> i32 {
     req.sock_methods = true;
 
     if !not_inaddr(server) || hostname_known(server) {
-        let Some(a) = find_inet_addr(server, &mut t.r) else { return 1 };
+        let Some(a) = find_inet_addr(server, &mut t.r) else {
+            return 1;
+        };
         if a.len() > 1 {
             let s = String::from_utf8_lossy(server);
-            let _ = write!(std::io::stderr(), "Error: {s} has more than one address\nPlease specify an address instead\n");
+            let _ = write!(
+                std::io::stderr(),
+                "Error: {s} has more than one address\nPlease specify an address instead\n"
+            );
             return 1;
         }
         req.server.sin = a.first().copied();
@@ -269,7 +290,9 @@ fn run(t: &mut Tool<'_>, operands: &[Vec<u8>], inetcf: Option<&[u8]>) -> i32 {
         t.report(&mut req);
         return 0;
     }
-    let Some(list) = find_inet_addr(client, &mut t.r) else { return 1 };
+    let Some(list) = find_inet_addr(client, &mut t.r) else {
+        return 1;
+    };
     for (i, sa) in list.iter().enumerate() {
         req.client.sin = Some(*sa);
         // Debian resets the cached name and address, and forces the name

@@ -14,7 +14,11 @@ fn golden() -> PathBuf {
 /// The namespace runner needs root and unshare; outside CI a machine
 /// without them skips, in CI it fails.
 fn can_run() -> bool {
-    let ok = Command::new("unshare").args(["-m", "-n", "true"]).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("unshare")
+        .args(["-m", "-n", "true"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !ok && std::env::var("CI").as_deref() == Ok("true") {
         panic!("golden tests need root and unshare(1) in CI");
     }
@@ -23,7 +27,11 @@ fn can_run() -> bool {
 
 fn run_case(dir: &Path) -> Result<(), String> {
     let g = golden();
-    let args: Vec<String> = std::fs::read_to_string(dir.join("args")).unwrap().lines().map(str::to_string).collect();
+    let args: Vec<String> = std::fs::read_to_string(dir.join("args"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     let tmp = std::env::temp_dir().join(format!(
         "tcpwrap-golden-{}-{}",
         std::process::id(),
@@ -60,10 +68,15 @@ fn run_case(dir: &Path) -> Result<(), String> {
     }
     let want_syslog = String::from_utf8_lossy(&want("expected.syslog")).into_owned();
     if syslog != want_syslog {
-        bad.push(format!("syslog:\n--- expected\n{want_syslog}--- got\n{syslog}"));
+        bad.push(format!(
+            "syslog:\n--- expected\n{want_syslog}--- got\n{syslog}"
+        ));
     }
     // Standard error: drop our copies of the syslog records.
-    let records: Vec<&str> = syslog.lines().filter_map(|l| l.split_once(" tcpdmatch: ").map(|(_, m)| m)).collect();
+    let records: Vec<&str> = syslog
+        .lines()
+        .filter_map(|l| l.split_once(" tcpdmatch: ").map(|(_, m)| m))
+        .collect();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let mut rest = String::new();
     let mut next = 0;
@@ -76,12 +89,21 @@ fn run_case(dir: &Path) -> Result<(), String> {
         }
     }
     if next != records.len() {
-        bad.push(format!("stderr lacks syslog records from #{next}:\n{stderr}"));
+        bad.push(format!(
+            "stderr lacks syslog records from #{next}:\n{stderr}"
+        ));
     }
     if rest.as_bytes() != want("expected.stderr") {
-        bad.push(format!("stderr:\n--- expected\n{}--- got\n{rest}", String::from_utf8_lossy(&want("expected.stderr"))));
+        bad.push(format!(
+            "stderr:\n--- expected\n{}--- got\n{rest}",
+            String::from_utf8_lossy(&want("expected.stderr"))
+        ));
     }
-    if bad.is_empty() { Ok(()) } else { Err(bad.join("\n")) }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("\n"))
+    }
 }
 
 #[test]
@@ -103,9 +125,14 @@ fn tcpdmatch_matches_debian() {
         for _ in 0..4 {
             s.spawn(|| {
                 loop {
-                    let Some(d) = queue.lock().unwrap().pop() else { break };
+                    let Some(d) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
                     if let Err(e) = run_case(&d) {
-                        failures.lock().unwrap().push(format!("== {}\n{e}", d.file_name().unwrap().to_string_lossy()));
+                        failures.lock().unwrap().push(format!(
+                            "== {}\n{e}",
+                            d.file_name().unwrap().to_string_lossy()
+                        ));
                     }
                 }
             });
@@ -113,5 +140,11 @@ fn tcpdmatch_matches_debian() {
     });
     let mut f = failures.into_inner().unwrap();
     f.sort();
-    assert!(f.is_empty(), "{} of {} cases differ:\n{}", f.len(), dirs.len(), f.join("\n"));
+    assert!(
+        f.is_empty(),
+        "{} of {} cases differ:\n{}",
+        f.len(),
+        dirs.len(),
+        f.join("\n")
+    );
 }

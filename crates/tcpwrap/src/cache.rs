@@ -53,7 +53,11 @@ enum Opened {
 fn open(path: &[u8]) -> Opened {
     let p = Path::new(OsStr::from_bytes(path));
     // O_NONBLOCK: a FIFO without a writer must not hang the caller.
-    match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(p) {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)
+    {
         Ok(f) => match f.metadata() {
             Ok(m) if m.is_dir() => Opened::Directory,
             Ok(m) => Opened::File(f, m),
@@ -67,11 +71,77 @@ fn open(path: &[u8]) -> Opened {
 fn read_all(mut f: File) -> Result<Vec<u8>, String> {
     let mut data = Vec::new();
     match (&mut f).take(MAX_FILE + 1).read_to_end(&mut data) {
-        Ok(_) if data.len() as u64 > MAX_FILE => Err(strerror(&io::Error::from_raw_os_error(libc::EFBIG))),
+        Ok(_) if data.len() as u64 > MAX_FILE => {
+            Err(strerror(&io::Error::from_raw_os_error(libc::EFBIG)))
+        }
         Ok(_) => Ok(data),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(data),
         Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
         Err(e) => Err(strerror(&e)),
+    }
+}
+
+/// Values derived from files, each kept with the identity of the file it
+/// came from.
+#[derive(Debug)]
+struct ByIdentity<T> {
+    map: RwLock<HashMap<Vec<u8>, Cached<T>>>,
+}
+
+#[derive(Debug)]
+struct Cached<T> {
+    id: FileId,
+    value: T,
+}
+
+impl<T> Default for ByIdentity<T> {
+    fn default() -> Self {
+        ByIdentity {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> ByIdentity<T> {
+    /// The value for an opened file: from the cache when the identity is
+    /// unchanged, else read from the same descriptor and derived anew.
+    fn get(
+        &self,
+        path: &[u8],
+        f: File,
+        m: &Metadata,
+        make: impl FnOnce(Vec<u8>) -> T,
+    ) -> Result<T, String> {
+        let regular = m.file_type().is_file();
+        let id = FileId::of(m);
+        if regular {
+            if let Some(c) = self.map.read().ok().as_ref().and_then(|map| {
+                map.get(path)
+                    .filter(|c| c.id == id)
+                    .map(|c| c.value.clone())
+            }) {
+                return Ok(c);
+            }
+        }
+        let value = make(read_all(f)?);
+        if regular {
+            if let Ok(mut map) = self.map.write() {
+                map.insert(
+                    path.to_vec(),
+                    Cached {
+                        id,
+                        value: value.clone(),
+                    },
+                );
+            }
+        }
+        Ok(value)
+    }
+
+    fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
     }
 }
 
@@ -86,7 +156,7 @@ pub enum Loaded {
 /// Cache of compiled tables.
 #[derive(Debug, Default)]
 pub struct TableCache {
-    map: RwLock<HashMap<Vec<u8>, (FileId, Arc<Table>)>>,
+    tables: ByIdentity<Arc<Table>>,
 }
 
 impl TableCache {
@@ -96,80 +166,48 @@ impl TableCache {
 
     /// The table at `path`, compiled (from cache when unchanged).
     pub fn load(&self, path: &[u8]) -> Loaded {
-        let (f, m) = match open(path) {
-            Opened::Missing => return Loaded::Missing,
-            Opened::Directory => return Loaded::Table(Arc::new(Table::compile(path, b""))),
-            Opened::Error(error) => return Loaded::Unreadable { path: path.to_vec(), error },
-            Opened::File(f, m) => (f, m),
-        };
-        let regular = m.file_type().is_file();
-        let id = FileId::of(&m);
-        if regular {
-            if let Ok(map) = self.map.read() {
-                if let Some((cid, t)) = map.get(path) {
-                    if *cid == id {
-                        return Loaded::Table(t.clone());
-                    }
-                }
-            }
+        match open(path) {
+            Opened::Missing => Loaded::Missing,
+            Opened::Directory => Loaded::Table(Arc::new(Table::compile(path, b""))),
+            Opened::Error(error) => Loaded::Unreadable {
+                path: path.to_vec(),
+                error,
+            },
+            Opened::File(f, m) => match self
+                .tables
+                .get(path, f, &m, |data| Arc::new(Table::compile(path, &data)))
+            {
+                Ok(t) => Loaded::Table(t),
+                Err(error) => Loaded::Unreadable {
+                    path: path.to_vec(),
+                    error,
+                },
+            },
         }
-        let data = match read_all(f) {
-            Ok(d) => d,
-            Err(error) => return Loaded::Unreadable { path: path.to_vec(), error },
-        };
-        let t = Arc::new(Table::compile(path, &data));
-        if regular {
-            if let Ok(mut map) = self.map.write() {
-                map.insert(path.to_vec(), (id, t.clone()));
-            }
-        }
-        Loaded::Table(t)
     }
 
     /// Forget every cached table.
     pub fn clear(&self) {
-        if let Ok(mut m) = self.map.write() {
-            m.clear();
-        }
+        self.tables.clear();
     }
 }
 
 /// `/file` pattern lists read through the same identity cache.
 #[derive(Debug, Default)]
 pub struct CachedFiles {
-    map: RwLock<HashMap<Vec<u8>, (FileId, Arc<[u8]>)>>,
+    files: ByIdentity<Arc<[u8]>>,
 }
 
 impl PatternFiles for CachedFiles {
     fn read(&self, path: &[u8]) -> FileContent {
-        let (f, m) = match open(path) {
-            Opened::Missing => return FileContent::Missing,
-            Opened::Directory => return FileContent::Directory,
-            Opened::Error(e) => return FileContent::Error(e),
-            Opened::File(f, m) => (f, m),
-        };
-        let regular = m.file_type().is_file();
-        let id = FileId::of(&m);
-        if regular {
-            if let Ok(map) = self.map.read() {
-                if let Some((cid, d)) = map.get(path) {
-                    if *cid == id {
-                        return FileContent::Data(d.clone());
-                    }
-                }
-            }
-        }
-        match read_all(f) {
-            Ok(d) => {
-                let d: Arc<[u8]> = d.into();
-                if regular {
-                    if let Ok(mut map) = self.map.write() {
-                        map.insert(path.to_vec(), (id, d.clone()));
-                    }
-                }
-                FileContent::Data(d)
-            }
-            Err(e) => FileContent::Error(e),
+        match open(path) {
+            Opened::Missing => FileContent::Missing,
+            Opened::Directory => FileContent::Directory,
+            Opened::Error(e) => FileContent::Error(e),
+            Opened::File(f, m) => match self.files.get(path, f, &m, Arc::from) {
+                Ok(d) => FileContent::Data(d),
+                Err(e) => FileContent::Error(e),
+            },
         }
     }
 }

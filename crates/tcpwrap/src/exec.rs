@@ -44,11 +44,11 @@ impl Executor for SystemExecutor {
             Action::Twist { command } => {
                 let client = req.client_info(ctx);
                 let line = msg(&[b"twist ", &client, b" to ", command]);
-                // Everything logged so far, then the twist line at the deny
+                // Everything logged so far, with the twist line at the deny
                 // severity, must be out before the process is replaced.
+                ctx.log_priority(ctx.deny_severity, line);
                 crate::log::to_syslog(&ctx.diagnostics);
                 ctx.diagnostics.clear();
-                crate::sys::syslog::log(ctx.deny_severity, &line);
                 let (step, e) = sys::exec_twist(req.fd, command);
                 ctx.warn(format!("twist_option: {step}: {}", strerror(&e)).into_bytes());
                 Outcome::Exit
@@ -83,7 +83,9 @@ impl Executor for SystemExecutor {
                 let mut path = dir.to_vec();
                 path.push(b'/');
                 path.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes_compat(&path))) {
+                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes_compat(
+                    &path,
+                ))) {
                     Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
                         Ok(bytes) => {
                             let _ = sys::write_fd(req.fd, &bytes);
@@ -101,15 +103,36 @@ impl Executor for SystemExecutor {
             }
             Action::Group { group, gid } => match sys::switch_identity(None, gid) {
                 Ok(()) => Outcome::Done,
-                Err((step, e)) => Outcome::Error(msg(&[step.as_bytes(), b"(", group, b"): ", strerror(&e).as_bytes()])),
+                Err((step, e)) => Outcome::Error(msg(&[
+                    step.as_bytes(),
+                    b"(",
+                    group,
+                    b"): ",
+                    strerror(&e).as_bytes(),
+                ])),
             },
-            Action::User { user, uid, gid, group } => {
+            Action::User {
+                user,
+                uid,
+                gid,
+                group,
+            } => {
                 let g = group.map(|(_, g)| g).unwrap_or(gid);
                 match sys::switch_identity(Some((user, uid)), g) {
                     Ok(()) => Outcome::Done,
                     Err((step, e)) => {
-                        let who: &[u8] = if step == "setuid" || step == "initgroups" { user } else { group.map(|(n, _)| n).unwrap_or(user) };
-                        Outcome::Error(msg(&[step.as_bytes(), b"(", who, b"): ", strerror(&e).as_bytes()]))
+                        let who: &[u8] = if step == "setuid" || step == "initgroups" {
+                            user
+                        } else {
+                            group.map(|(n, _)| n).unwrap_or(user)
+                        };
+                        Outcome::Error(msg(&[
+                            step.as_bytes(),
+                            b"(",
+                            who,
+                            b"): ",
+                            strerror(&e).as_bytes(),
+                        ]))
                     }
                 }
             }

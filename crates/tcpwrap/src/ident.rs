@@ -27,17 +27,29 @@ impl Default for IdentClient {
 impl IdentClient {
     fn ask(&self, client: SocketAddr, server: SocketAddr, timeout: Duration) -> Option<Vec<u8>> {
         let deadline = Instant::now() + timeout;
-        let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
-        let sock = Socket::new(Domain::for_address(server), Type::STREAM, Some(Protocol::TCP)).ok()?;
+        let left = || {
+            deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+        };
+        let sock = Socket::new(
+            Domain::for_address(server),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )
+        .ok()?;
         let mut local = server;
         local.set_port(0);
         sock.bind(&SockAddr::from(local)).ok()?;
         let mut remote = client;
         remote.set_port(self.port);
-        sock.connect_timeout(&SockAddr::from(remote), left()?).ok()?;
+        sock.connect_timeout(&SockAddr::from(remote), left()?)
+            .ok()?;
         let mut stream: TcpStream = sock.into();
         stream.set_write_timeout(Some(left()?)).ok()?;
-        stream.write_all(&tcpwrap_core::ident::query(client.port(), server.port())).ok()?;
+        stream
+            .write_all(&tcpwrap_core::ident::query(client.port(), server.port()))
+            .ok()?;
         let mut line = Vec::with_capacity(128);
         let mut buf = [0u8; 512];
         loop {
@@ -64,6 +76,10 @@ impl IdentClient {
 
 impl Ident for IdentClient {
     fn query(&self, client: SocketAddr, server: SocketAddr, timeout_secs: u32) -> Option<Vec<u8>> {
-        self.ask(client, server, Duration::from_secs(u64::from(timeout_secs.max(1))))
+        self.ask(
+            client,
+            server,
+            Duration::from_secs(u64::from(timeout_secs.max(1))),
+        )
     }
 }

@@ -22,7 +22,8 @@ pub mod resolver;
 pub mod sys;
 
 pub use tcpwrap_core::{
-    Decision, Diagnostic, Env, Executor, NoExec, Reason, Request, RuleRef, Settings, Side, Table, TableRef, Verdict,
+    Decision, Diagnostic, Env, Executor, NoExec, Reason, Request, RuleRef, Settings, Side, Table,
+    TableRef, Verdict,
 };
 
 use cache::{CachedFiles, Loaded, TableCache};

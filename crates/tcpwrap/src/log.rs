@@ -8,7 +8,6 @@ use crate::sys::syslog;
 /// the process's `openlog`).
 pub fn to_syslog(diags: &[Diagnostic]) {
     for d in diags {
-        syslog::log(d.level as i32, &d.text());
+        syslog::log(d.priority(), &d.text());
     }
 }
-

@@ -1,1 +1,3 @@
-fn main() { std::process::exit(tcpwrap_tools::tcpdmatch::main()) }
+fn main() {
+    std::process::exit(tcpwrap_tools::tcpdmatch::main())
+}

@@ -29,7 +29,9 @@ fn sockaddr_storage(sa: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from(*a.ip()).to_be() },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*a.ip()).to_be(),
+                },
                 sin_zero: [0; 8],
             };
             // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
@@ -41,7 +43,9 @@ fn sockaddr_storage(sa: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
                 sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
@@ -150,7 +154,11 @@ fn getaddrinfo(name: &[u8], family: Option<Family>, flags: libc::c_int) -> Optio
         let ai = unsafe { &*p };
         if out.canonical.is_none() && !ai.ai_canonname.is_null() {
             // SAFETY: ai_canonname is a NUL-terminated string owned by the list.
-            out.canonical = Some(unsafe { CStr::from_ptr(ai.ai_canonname) }.to_bytes().to_vec());
+            out.canonical = Some(
+                unsafe { CStr::from_ptr(ai.ai_canonname) }
+                    .to_bytes()
+                    .to_vec(),
+            );
         }
         // SAFETY: ai_addr points to a socket address of ai_addrlen bytes.
         if let Some(sa) = unsafe { from_sockaddr(ai.ai_addr) } {
@@ -198,7 +206,9 @@ unsafe extern "C" {
 
 /// Netgroup membership of a host (`innetgr(group, host, NULL, NULL)`).
 pub fn in_netgroup(group: &[u8], host: &[u8]) -> bool {
-    let (Some(g), Some(h)) = (cstring(group), cstring(host)) else { return false };
+    let (Some(g), Some(h)) = (cstring(group), cstring(host)) else {
+        return false;
+    };
     // SAFETY: both strings are NUL-terminated; NULL user and domain are allowed.
     unsafe { innetgr(g.as_ptr(), h.as_ptr(), std::ptr::null(), std::ptr::null()) == 1 }
 }
@@ -212,7 +222,8 @@ pub fn user_ids(name: &[u8]) -> Option<(u32, u32)> {
     let mut out: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the duration of the call; buf's
     // length is passed.
-    let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
+    let rc =
+        unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
     if rc != 0 || out.is_null() {
         return None;
     }
@@ -227,7 +238,8 @@ pub fn group_id(name: &[u8]) -> Option<u32> {
     let mut gr: libc::group = unsafe { std::mem::zeroed() };
     let mut out: *mut libc::group = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the duration of the call.
-    let rc = unsafe { libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out) };
+    let rc =
+        unsafe { libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out) };
     if rc != 0 || out.is_null() {
         return None;
     }
@@ -237,14 +249,18 @@ pub fn group_id(name: &[u8]) -> Option<u32> {
 /// `setgid(gid)`, `initgroups(user, gid)` (or no supplementary groups
 /// without a user), then `setuid(uid)` when given: the order that really
 /// drops privileges.
-pub fn switch_identity(user: Option<(&[u8], u32)>, gid: u32) -> Result<(), (&'static str, io::Error)> {
+pub fn switch_identity(
+    user: Option<(&[u8], u32)>,
+    gid: u32,
+) -> Result<(), (&'static str, io::Error)> {
     // SAFETY: setgid has no memory-safety preconditions.
     if unsafe { libc::setgid(gid) } != 0 {
         return Err(("setgid", io::Error::last_os_error()));
     }
     match user {
         Some((name, uid)) => {
-            let c = cstring(name).ok_or(("initgroups", io::Error::from_raw_os_error(libc::EINVAL)))?;
+            let c =
+                cstring(name).ok_or(("initgroups", io::Error::from_raw_os_error(libc::EINVAL)))?;
             // SAFETY: c is NUL-terminated.
             if unsafe { libc::initgroups(c.as_ptr(), gid) } != 0 {
                 return Err(("initgroups", io::Error::last_os_error()));
@@ -292,25 +308,47 @@ pub fn nice(n: i32) -> Result<i32, io::Error> {
     unsafe { *libc::__errno_location() = 0 };
     // SAFETY: nice has no memory-safety preconditions.
     let r = unsafe { libc::nice(n) };
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, v: &T) -> io::Result<()> {
     // SAFETY: v points to a live value of the size passed.
     let rc = unsafe {
-        libc::setsockopt(fd, level, name, v as *const T as *const libc::c_void, std::mem::size_of::<T>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            v as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
     };
-    if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if rc != 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// `SO_KEEPALIVE` on.
 pub fn set_keepalive(fd: RawFd) -> io::Result<()> {
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &(1 as libc::c_int))
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_KEEPALIVE,
+        &(1 as libc::c_int),
+    )
 }
 
 /// `SO_LINGER` {on = n ≠ 0, n seconds}.
 pub fn set_linger(fd: RawFd, n: i32) -> io::Result<()> {
-    let l = libc::linger { l_onoff: (n != 0) as libc::c_int, l_linger: n };
+    let l = libc::linger {
+        l_onoff: (n != 0) as libc::c_int,
+        l_linger: n,
+    };
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, &l)
 }
 
@@ -358,7 +396,11 @@ pub fn spawn_wait(cmd: &[u8]) -> io::Result<std::process::ExitStatus> {
 pub fn run_inherit(cmd: &[u8]) -> io::Result<(u32, std::process::ExitStatus)> {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::process::CommandExt;
-    let mut child = std::process::Command::new("/bin/sh").arg0("sh").arg("-c").arg(std::ffi::OsStr::from_bytes(cmd)).spawn()?;
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg0("sh")
+        .arg("-c")
+        .arg(std::ffi::OsStr::from_bytes(cmd))
+        .spawn()?;
     let pid = child.id();
     Ok((pid, child.wait()?))
 }
@@ -380,7 +422,11 @@ pub fn exec_twist(fd: RawFd, cmd: &[u8]) -> (&'static str, io::Error) {
         // SAFETY: the request descriptor is not used after this point.
         unsafe { libc::close(fd) };
     }
-    let e = std::process::Command::new("/bin/sh").arg0("sh").arg("-c").arg(std::ffi::OsStr::from_bytes(cmd)).exec();
+    let e = std::process::Command::new("/bin/sh")
+        .arg0("sh")
+        .arg("-c")
+        .arg(std::ffi::OsStr::from_bytes(cmd))
+        .exec();
     ("/bin/sh", e)
 }
 
@@ -391,7 +437,14 @@ pub mod syslog {
     /// `openlog(ident, option, facility)`. The ident string is leaked: the C
     /// library keeps the pointer.
     pub fn open(ident: &[u8], option: i32, facility: i32) {
-        let c = CString::new(ident.iter().copied().filter(|&b| b != 0).collect::<Vec<u8>>()).unwrap_or_default();
+        let c = CString::new(
+            ident
+                .iter()
+                .copied()
+                .filter(|&b| b != 0)
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap_or_default();
         let p = c.into_raw();
         // SAFETY: p is a NUL-terminated string that stays alive forever.
         unsafe { libc::openlog(p, option, facility) };
@@ -399,7 +452,14 @@ pub mod syslog {
 
     /// `syslog(priority, "%s", message)` (NUL bytes are dropped).
     pub fn log(priority: i32, message: &[u8]) {
-        let c = CString::new(message.iter().copied().filter(|&b| b != 0).collect::<Vec<u8>>()).unwrap_or_default();
+        let c = CString::new(
+            message
+                .iter()
+                .copied()
+                .filter(|&b| b != 0)
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap_or_default();
         // SAFETY: a constant "%s" format with one NUL-terminated argument.
         unsafe { libc::syslog(priority, c"%s".as_ptr(), c.as_ptr()) };
     }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tcpwrap_core::{
-    Accounts, Action, Ctx, Env, Executor, Family, FileContent, Forward, Ident, Netgroups, Outcome, PatternFiles,
-    Request, Resolver,
+    Accounts, Action, Ctx, Env, Executor, Family, FileContent, Forward, Ident, Netgroups, Outcome,
+    PatternFiles, Request, Resolver,
 };
 
 pub struct HostsResolver {
@@ -30,7 +30,11 @@ impl HostsResolver {
                 Some((ip, w.map(str::to_string).collect()))
             })
             .collect();
-        HostsResolver { entries, reverse_calls: AtomicUsize::new(0), forward_calls: AtomicUsize::new(0) }
+        HostsResolver {
+            entries,
+            reverse_calls: AtomicUsize::new(0),
+            forward_calls: AtomicUsize::new(0),
+        }
     }
     pub fn reference() -> Self {
         Self::new(
@@ -43,7 +47,10 @@ impl HostsResolver {
 impl Resolver for HostsResolver {
     fn reverse(&self, ip: IpAddr, _: u32) -> Option<Vec<u8>> {
         self.reverse_calls.fetch_add(1, Ordering::Relaxed);
-        self.entries.iter().find(|(a, _)| *a == ip).map(|(_, n)| n[0].clone().into_bytes())
+        self.entries
+            .iter()
+            .find(|(a, _)| *a == ip)
+            .map(|(_, n)| n[0].clone().into_bytes())
     }
     fn forward(&self, name: &[u8], family: Family) -> Option<Forward> {
         self.forward_calls.fetch_add(1, Ordering::Relaxed);
@@ -139,7 +146,11 @@ impl Executor for ShellExec {
                     ctx.warn(format!("process {} exited with signal {sig}", 0).into_bytes());
                     return Outcome::AclexecFailed;
                 }
-                if st.code() == Some(0) { Outcome::Done } else { Outcome::AclexecFailed }
+                if st.code() == Some(0) {
+                    Outcome::Done
+                } else {
+                    Outcome::AclexecFailed
+                }
             }
             Action::Spawn { command } => {
                 self.spawned.push(command.to_vec());
@@ -161,12 +172,12 @@ impl Executor for ShellExec {
                 let mut p = dir.to_vec();
                 p.push(b'/');
                 p.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(&p))) {
-                    Ok(d) => match tcpwrap_core::banner::render(&d, req, ctx) {
+                if let Ok(d) = std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(&p)))
+                {
+                    match tcpwrap_core::banner::render(&d, req, ctx) {
                         Ok(b) => self.banners.extend_from_slice(&b),
                         Err(_) => return Outcome::Exit,
-                    },
-                    Err(_) => {}
+                    }
                 }
                 Outcome::Done
             }
@@ -182,9 +193,18 @@ pub struct Services {
 
 impl Services {
     pub fn new(user: Option<&'static str>) -> Self {
-        Services { resolver: HostsResolver::reference(), ident: FixedIdent(user, AtomicUsize::new(0)) }
+        Services {
+            resolver: HostsResolver::reference(),
+            ident: FixedIdent(user, AtomicUsize::new(0)),
+        }
     }
     pub fn env(&self) -> Env<'_> {
-        Env { resolver: &self.resolver, ident: &self.ident, netgroups: &NoNetgroups, files: &FsFiles, accounts: &TestAccounts }
+        Env {
+            resolver: &self.resolver,
+            ident: &self.ident,
+            netgroups: &NoNetgroups,
+            files: &FsFiles,
+            accounts: &TestAccounts,
+        }
     }
 }
