@@ -71,7 +71,7 @@ pub(crate) struct Run {
 }
 
 /// Runs shorter than this are scanned linearly.
-const MIN_RUN: usize = 16;
+const MIN_RUN: usize = 4;
 /// Distinct daemon lists allowed in one indexed run.
 const MAX_LISTS: usize = 32;
 
@@ -169,6 +169,13 @@ impl Table {
         t
     }
 
+    /// The same table without its address index: every check scans the
+    /// rules linearly (the reference behaviour the index must reproduce).
+    pub fn without_index(mut self) -> Table {
+        self.runs.clear();
+        self
+    }
+
     /// Daemon-list items of a rule.
     pub fn daemon_items(&self, r: &Rule) -> &[Item<DaemonPat>] {
         r.daemons.of(&self.daemons)
@@ -193,6 +200,11 @@ impl Table {
     pub fn arena(&self) -> &[u8] {
         &self.arena
     }
+    /// Number of indexed runs.
+    pub fn indexed_runs(&self) -> usize {
+        self.runs.len()
+    }
+
     /// Number of rules indexed by address.
     pub fn indexed_rules(&self) -> usize {
         self.runs.iter().map(|r| r.count as usize).sum()
@@ -238,6 +250,7 @@ impl Table {
         while i < n {
             let start = i;
             let mut lists: Vec<Range> = Vec::new();
+            let mut texts: Vec<Span> = Vec::new();
             let mut list_of: Vec<u8> = Vec::new();
             let mut by_addr: Vec<(u32, u32)> = Vec::new();
             while i < n {
@@ -245,11 +258,14 @@ impl Table {
                     break;
                 };
                 let Some(keys) = self.index_key(r) else { break };
-                let ds = r.daemons.of(&self.daemons);
-                let id = match lists.iter().position(|l| l.of(&self.daemons) == ds) {
+                // Lists with the same text are the same list (patterns hold
+                // arena positions, so compare the source text).
+                let text = r.daemon_text.get(&self.arena);
+                let id = match texts.iter().position(|t: &Span| t.get(&self.arena) == text) {
                     Some(id) => id,
                     None if lists.len() < MAX_LISTS => {
                         lists.push(r.daemons);
+                        texts.push(r.daemon_text);
                         lists.len() - 1
                     }
                     None => break,
