@@ -320,9 +320,20 @@ fn gen_table(r: &mut Rng, dir: &str, dry: bool) -> Vec<u8> {
     let mut t = String::new();
     if r.chance(8) {
         // A DenyHosts-style run long enough to be indexed.
-        let daemons = [r.pick(&["sshd", "ALL", "sshd, ftpd", "22"]), r.pick(&["in.ftpd", "sshd", "ALL"])];
+        let daemons = [
+            r.pick(&["sshd", "ALL", "sshd, ftpd", "22"]),
+            r.pick(&["in.ftpd", "sshd", "ALL"]),
+        ];
         for _ in 0..8 + r.below(60) {
-            let a = r.pick(&["10.0.0.1", "10.0.0.2", "206.182.68.5", "8.0.0.5", "1.2.3.4", "10.0.0.77", "192.0.2.7"]);
+            let a = r.pick(&[
+                "10.0.0.1",
+                "10.0.0.2",
+                "206.182.68.5",
+                "8.0.0.5",
+                "1.2.3.4",
+                "10.0.0.77",
+                "192.0.2.7",
+            ]);
             t.push_str(&format!("{}: {a}\n", daemons[r.below(2)]));
         }
     }
