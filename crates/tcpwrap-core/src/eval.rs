@@ -275,6 +275,19 @@ impl<'a, 'e> Eval<'a, 'e> {
                     self.at(t, *line, None);
                     self.ctx.warn(b"missing \":\" separator".to_vec());
                 }
+                Entry::Addr {
+                    line,
+                    daemons,
+                    addr,
+                    ..
+                } => {
+                    self.at(t, *line, None);
+                    match self.addr_rule_matches(t, *daemons, *addr) {
+                        Ok(true) => return self.matched(t, i),
+                        Ok(false) => {}
+                        Err(Abort) => return self.abort(t, &t.entries[i]),
+                    }
+                }
                 Entry::Rule(r) => {
                     self.at(t, r.line, None);
                     match self.rule_matches(t, r) {
@@ -302,7 +315,7 @@ impl<'a, 'e> Eval<'a, 'e> {
     fn abort(&mut self, t: &Table, e: &Entry) -> Flow {
         let line = match e {
             Entry::Rule(r) => r.line,
-            Entry::NoSeparator { line } => *line,
+            Entry::Addr { line, .. } | Entry::NoSeparator { line } => *line,
         };
         Flow::Final(
             Decision::Deny,
@@ -333,24 +346,17 @@ impl<'a, 'e> Eval<'a, 'e> {
         }
         let first_line = match &t.entries[run.first as usize] {
             Entry::Rule(r) => r.line,
-            Entry::NoSeparator { line } => *line,
+            Entry::Addr { line, .. } | Entry::NoSeparator { line } => *line,
         };
         self.at(t, first_line, None);
         let addr = self.req.addr(Side::Client, &mut self.ctx).to_vec();
         let Some(key) = canonical_ip4_subject(&addr) else {
             return Ok(None);
         };
-        let from = run.by_addr.partition_point(|&(a, _)| a < key);
-        for &(a, e) in &run.by_addr[from..] {
-            if a != key {
-                break;
-            }
-            let pos = (e - run.first) as usize;
-            if matched & (1 << run.list_of[pos]) != 0 {
-                return Ok(Some(e as usize));
-            }
-        }
-        Ok(None)
+        let found = run.entries_with(key, |e| {
+            matched & (1 << run.list_of[(e - run.first) as usize]) != 0
+        });
+        Ok(found.map(|e| e as usize))
     }
 
     fn rule_matches(&mut self, t: &Table, r: &Rule) -> M {
@@ -361,24 +367,37 @@ impl<'a, 'e> Eval<'a, 'e> {
         self.list_match(t.client_items(r), &mut |ev, p| ev.client_match(arena, p))
     }
 
+    /// A compact single-address rule: the daemon list, then the address.
+    fn addr_rule_matches(&mut self, t: &Table, daemons: crate::table::Range, addr: u32) -> M {
+        let arena = t.arena();
+        if !self.list_match(t.daemon_range(daemons), &mut |ev, p| {
+            ev.daemon_match(arena, p)
+        })? {
+            return Ok(false);
+        }
+        Ok(canonical_ip4_subject(self.req.addr(Side::Client, &mut self.ctx)) == Some(addr))
+    }
+
     /// A rule matched: run its options and apply the aclexec result.
     fn matched(&mut self, t: &Table, i: usize) -> Flow {
-        let Entry::Rule(r) = &t.entries[i] else {
-            return Flow::NoMatch;
+        let (line, opts) = match &t.entries[i] {
+            Entry::Rule(r) => (r.line, t.options(r).map(|o| (o, r.options_column))),
+            Entry::Addr { line, .. } => (*line, None),
+            Entry::NoSeparator { .. } => return Flow::NoMatch,
         };
         let here = RuleRef {
             file: t.name.clone(),
-            line: r.line,
+            line,
         };
-        self.at(t, r.line, None);
+        self.at(t, line, None);
         if self.settings.verbose > 1 {
             let mut m = b"matched:  ".to_vec();
             m.extend_from_slice(&t.name);
-            m.extend_from_slice(format!(" line {}", r.line).as_bytes());
+            m.extend_from_slice(format!(" line {line}").as_bytes());
             self.ctx.log(Level::Debug, m);
         }
-        if let Some(opts) = t.options(r) {
-            if let Some((d, why)) = self.run_options(opts, r.options_column) {
+        if let Some((opts, column)) = opts {
+            if let Some((d, why)) = self.run_options(opts, column) {
                 return Flow::Final(d, why, here);
             }
             if self.aclexec_failed {

@@ -108,30 +108,36 @@ pub fn canonical_ip4(s: &[u8]) -> Option<u32> {
         return None;
     }
     let mut v: u32 = 0;
-    let mut parts = 0;
-    let mut i = 0;
-    while i <= s.len() {
-        let start = i;
-        let mut n: u32 = 0;
-        while i < s.len() && s[i].is_ascii_digit() {
-            n = n * 10 + u32::from(s[i] - b'0');
-            i += 1;
-        }
-        let len = i - start;
-        if len == 0 || len > 3 || n > 255 || (len > 1 && s[start] == b'0') {
+    let mut part: u32 = 0;
+    let mut digits = 0u32;
+    let mut dots = 0u32;
+    let mut lead_zero = false;
+    for &b in s {
+        if b.is_ascii_digit() {
+            if digits == 0 {
+                lead_zero = b == b'0';
+            } else if lead_zero {
+                return None;
+            }
+            part = part * 10 + u32::from(b - b'0');
+            digits += 1;
+            if digits > 3 || part > 255 {
+                return None;
+            }
+        } else if b == b'.' && digits > 0 && dots < 3 {
+            v = (v << 8) | part;
+            part = 0;
+            digits = 0;
+            dots += 1;
+        } else {
             return None;
         }
-        v = (v << 8) | n;
-        parts += 1;
-        if i == s.len() {
-            break;
-        }
-        if s[i] != b'.' || parts == 4 {
-            return None;
-        }
-        i += 1;
     }
-    if parts == 4 { Some(v) } else { None }
+    if dots == 3 && digits > 0 {
+        Some((v << 8) | part)
+    } else {
+        None
+    }
 }
 
 /// Case-insensitive glob: `*` any sequence, `?` one byte, everything else

@@ -31,6 +31,8 @@ pub struct LineReader<'a> {
     pos: usize,
     line: u32,
     buf_len: usize,
+    /// Whether the data holds a NUL byte at all (checked once).
+    nul: bool,
 }
 
 impl<'a> LineReader<'a> {
@@ -40,11 +42,13 @@ impl<'a> LineReader<'a> {
 
     /// A reader with another buffer size (inetd.conf uses 8192 bytes).
     pub fn with_buffer(data: &'a [u8], buf_len: usize) -> Self {
+        let nul = memchr::memchr(0, data).is_some();
         LineReader {
             data,
             pos: 0,
             line: 0,
             buf_len,
+            nul,
         }
     }
 
@@ -94,7 +98,11 @@ impl<'a> Iterator for LineReader<'a> {
             let Some((s, e)) = self.fgets(len) else { break };
             let chunk = &self.data[s..e];
             // strlen(): a NUL ends the string.
-            let got = memchr::memchr(0, chunk).unwrap_or(chunk.len());
+            let got = if self.nul {
+                memchr::memchr(0, chunk).unwrap_or(chunk.len())
+            } else {
+                chunk.len()
+            };
             let chunk = &chunk[..got];
             let mut keep = got;
             let mut done = false;
