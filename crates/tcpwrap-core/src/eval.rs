@@ -177,6 +177,32 @@ pub fn check(
     settings: Settings,
     exec: &mut dyn Executor,
 ) -> Verdict {
+    check_tables(
+        &mut |t| if t == Which::Allow { allow } else { deny },
+        req,
+        env,
+        settings,
+        exec,
+    )
+}
+
+/// Which table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Allow,
+    Deny,
+}
+
+/// Decide a request, asking for each table only when it is consulted (the
+/// deny table is not needed when the allow table decides, and the original
+/// does not open it then either).
+pub fn check_tables<'t>(
+    tables: &mut dyn FnMut(Which) -> TableRef<'t>,
+    req: &mut Request,
+    env: Env<'_>,
+    settings: Settings,
+    exec: &mut dyn Executor,
+) -> Verdict {
     let mut ctx = Ctx::new(env);
     ctx.rfc931_timeout = settings.rfc931_timeout;
     ctx.deny_severity = settings.deny_severity;
@@ -189,10 +215,10 @@ pub fn check(
         aclexec_failed: false,
         twist: None,
     };
-    let (decision, reason, rule) = match ev.scan(allow) {
+    let (decision, reason, rule) = match ev.scan(tables(Which::Allow)) {
         Flow::Match(r) => (Decision::Grant, Reason::AllowRule, Some(r)),
         Flow::Final(d, why, r) => (d, why, Some(r)),
-        Flow::NoMatch | Flow::Error(_) => match ev.scan(deny) {
+        Flow::NoMatch | Flow::Error(_) => match ev.scan(tables(Which::Deny)) {
             Flow::NoMatch => (Decision::Grant, Reason::NoMatch, None),
             Flow::Match(r) => (Decision::Deny, Reason::DenyRule, Some(r)),
             Flow::Error(r) => (Decision::Deny, Reason::DenyTableError, Some(r)),

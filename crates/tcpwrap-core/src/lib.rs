@@ -35,7 +35,9 @@ pub use diag::{Diagnostic, Kind, Level, Position};
 pub use env::{
     Accounts, Env, Family, FileContent, Forward, Ident, Netgroups, Offline, PatternFiles, Resolver,
 };
-pub use eval::{Decision, OptionRun, Reason, RuleRef, Settings, TableRef, Verdict, check};
+pub use eval::{
+    Decision, OptionRun, Reason, RuleRef, Settings, TableRef, Verdict, Which, check, check_tables,
+};
 pub use exec::{Action, Executor, NoExec, Outcome};
 pub use request::{Request, Side};
 pub use table::Table;

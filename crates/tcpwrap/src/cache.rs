@@ -103,6 +103,20 @@ impl<T> Default for ByIdentity<T> {
 }
 
 impl<T: Clone> ByIdentity<T> {
+    /// The cached value when `stat(path)` shows the file unchanged: one
+    /// system call on the hot path, the file is not opened.
+    fn fresh(&self, path: &[u8]) -> Option<T> {
+        let m = std::fs::metadata(Path::new(OsStr::from_bytes(path))).ok()?;
+        if !m.file_type().is_file() {
+            return None;
+        }
+        let id = FileId::of(&m);
+        let map = self.map.read().ok()?;
+        map.get(path)
+            .filter(|c| c.id == id)
+            .map(|c| c.value.clone())
+    }
+
     /// The value for an opened file: from the cache when the identity is
     /// unchanged, else read from the same descriptor and derived anew.
     fn get(
@@ -166,6 +180,9 @@ impl TableCache {
 
     /// The table at `path`, compiled (from cache when unchanged).
     pub fn load(&self, path: &[u8]) -> Loaded {
+        if let Some(t) = self.tables.fresh(path) {
+            return Loaded::Table(t);
+        }
         match open(path) {
             Opened::Missing => Loaded::Missing,
             Opened::Directory => Loaded::Table(Arc::new(Table::compile(path, b""))),
@@ -200,6 +217,9 @@ pub struct CachedFiles {
 
 impl PatternFiles for CachedFiles {
     fn read(&self, path: &[u8]) -> FileContent {
+        if let Some(d) = self.files.fresh(path) {
+            return FileContent::Data(d);
+        }
         match open(path) {
             Opened::Missing => FileContent::Missing,
             Opened::Directory => FileContent::Directory,

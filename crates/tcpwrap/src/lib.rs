@@ -90,8 +90,16 @@ impl Checker {
     /// [`exec::SystemExecutor`] to carry them out, [`NoExec`] to only report
     /// them).
     pub fn check(&self, req: &mut Request, settings: Settings, exec: &mut dyn Executor) -> Verdict {
-        let (a, d) = self.tables();
-        check_loaded(&a, &d, req, self.env(), settings, exec)
+        // The deny table is loaded only when the allow table did not decide.
+        let allow = self.tables.load(&self.allow);
+        let deny = std::cell::OnceCell::new();
+        let mut tables = |w: tcpwrap_core::Which| match w {
+            tcpwrap_core::Which::Allow => table_ref(&allow),
+            tcpwrap_core::Which::Deny => {
+                table_ref(deny.get_or_init(|| self.tables.load(&self.deny)))
+            }
+        };
+        tcpwrap_core::check_tables(&mut tables, req, self.env(), settings, exec)
     }
 }
 
@@ -104,12 +112,13 @@ pub fn check_loaded(
     settings: Settings,
     exec: &mut dyn Executor,
 ) -> Verdict {
-    fn r(l: &Loaded) -> TableRef<'_> {
-        match l {
-            Loaded::Missing => TableRef::Missing,
-            Loaded::Unreadable { path, error } => TableRef::Unreadable { path, error },
-            Loaded::Table(t) => TableRef::Compiled(t),
-        }
+    tcpwrap_core::check(table_ref(allow), table_ref(deny), req, env, settings, exec)
+}
+
+fn table_ref(l: &Loaded) -> TableRef<'_> {
+    match l {
+        Loaded::Missing => TableRef::Missing,
+        Loaded::Unreadable { path, error } => TableRef::Unreadable { path, error },
+        Loaded::Table(t) => TableRef::Compiled(t),
     }
-    tcpwrap_core::check(r(allow), r(deny), req, env, settings, exec)
 }
