@@ -240,3 +240,17 @@ fn concurrent_checks_while_tables_change() {
     writer.join().unwrap();
     let _ = TableCache::new();
 }
+
+#[test]
+fn deny_table_is_not_read_when_allow_decides() {
+    let d = dir("lazydeny");
+    let (allow, deny) = (d.0.join("allow"), d.0.join("deny"));
+    std::fs::write(&allow, "sshd: 10.0.0.1\n").unwrap();
+    std::os::unix::fs::symlink(&deny, &deny).unwrap();
+    let c = Checker::new(b(&allow), b(&deny));
+    let v = decide(&c, "sshd", "10.0.0.1");
+    assert!(v.granted() && texts(&v).is_empty(), "{:?}", texts(&v));
+    let v = decide(&c, "ftpd", "10.0.0.1");
+    assert!(!v.granted());
+    assert_eq!(texts(&v), [format!("warning: cannot open {}: Too many levels of symbolic links", deny.display())]);
+}
