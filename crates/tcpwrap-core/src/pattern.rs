@@ -104,14 +104,18 @@ impl StrPat {
 /// A dotted quad in canonical decimal form (no leading zeros, each part at
 /// most 255): then text equality is numeric equality.
 pub fn canonical_ip4(s: &[u8]) -> Option<u32> {
-    if s.len() < 7 || s.len() > 15 {
-        return None;
+    match canonical_ip4_prefix(s) {
+        Some((v, used)) if used == s.len() => Some(v),
+        _ => None,
     }
-    let mut v: u32 = 0;
-    let mut part: u32 = 0;
-    let mut digits = 0u32;
-    let mut dots = 0u32;
+}
+
+/// A canonical dotted quad at the start of `s`, ending at the first byte
+/// that is neither a digit nor a dot: its value and length.
+pub fn canonical_ip4_prefix(s: &[u8]) -> Option<(u32, usize)> {
+    let (mut v, mut part, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
     let mut lead_zero = false;
+    let mut used = 0;
     for &b in s {
         if b.is_ascii_digit() {
             if digits == 0 {
@@ -121,20 +125,22 @@ pub fn canonical_ip4(s: &[u8]) -> Option<u32> {
             }
             part = part * 10 + u32::from(b - b'0');
             digits += 1;
-            if digits > 3 || part > 255 {
+            if part > 255 {
                 return None;
             }
-        } else if b == b'.' && digits > 0 && dots < 3 {
+        } else if b == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
             v = (v << 8) | part;
-            part = 0;
-            digits = 0;
-            dots += 1;
+            (part, digits, dots) = (0, 0, dots + 1);
         } else {
-            return None;
+            break;
         }
+        used += 1;
     }
     if dots == 3 && digits > 0 {
-        Some((v << 8) | part)
+        Some(((v << 8) | part, used))
     } else {
         None
     }

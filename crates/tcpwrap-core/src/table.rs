@@ -147,48 +147,13 @@ const MAX_LISTS: usize = 32;
 
 /// The address of a client list that consists of exactly one canonical
 /// dotted quad surrounded by list separators (no second `:`, so no options).
-/// One pass; equivalent to tokenizing and `canonical_ip4`.
 fn single_address(rest: &[u8]) -> Option<u32> {
-    let mut i = 0;
-    while i < rest.len() && matches!(rest[i], b' ' | b'\t') {
-        i += 1;
-    }
-    let (mut v, mut part, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
-    let mut lead_zero = false;
-    while i < rest.len() {
-        let b = rest[i];
-        if b.is_ascii_digit() {
-            if digits == 0 {
-                lead_zero = b == b'0';
-            } else if lead_zero {
-                return None;
-            }
-            part = part * 10 + u32::from(b - b'0');
-            digits += 1;
-            if part > 255 {
-                return None;
-            }
-        } else if b == b'.' {
-            if digits == 0 || dots == 3 {
-                return None;
-            }
-            v = (v << 8) | part;
-            (part, digits, dots) = (0, 0, dots + 1);
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if dots != 3 || digits == 0 {
-        return None;
-    }
-    if !rest[i..]
-        .iter()
+    let start = rest.iter().position(|&b| !matches!(b, b' ' | b'\t'))?;
+    let (addr, used) = crate::pattern::canonical_ip4_prefix(&rest[start..])?;
+    let tail = &rest[start + used..];
+    tail.iter()
         .all(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-    {
-        return None;
-    }
-    Some((v << 8) | part)
+        .then_some(addr)
 }
 
 /// `split_at(text, ':')`, with a fast path for text without brackets.

@@ -217,6 +217,20 @@ fn run_ctl(
     )
 }
 
+/// Record a row whose verdict or log lines differ from the reference.
+fn compare(
+    n: u32,
+    v: &tcpwrap_core::Verdict,
+    grant: bool,
+    log: &[&str],
+    failures: &mut Vec<String>,
+) {
+    let logs = texts(v);
+    if v.granted() != grant || logs != log {
+        failures.push(format!("row {n}: granted={} logs={logs:?}", v.granted()));
+    }
+}
+
 fn texts(v: &tcpwrap_core::Verdict) -> Vec<String> {
     v.diagnostics.iter().map(|d| d.to_string()).collect()
 }
@@ -236,15 +250,7 @@ fn reference_rows_hosts_ctl() {
             row.user.as_bytes(),
         );
         let v = run_ctl(&allow, &deny, &mut req, Settings::default());
-        let logs = texts(&v);
-        if v.granted() != row.grant || logs != row.log {
-            failures.push(format!(
-                "row {}: granted={} logs={:?}",
-                row.n,
-                v.granted(),
-                logs
-            ));
-        }
+        compare(row.n, &v, row.grant, row.log, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -315,16 +321,14 @@ fn reference_rows_request_api() {
     let mut failures = Vec::new();
     for row in REQ_ROWS {
         let mut req = Request::for_connection(b"sshd", sa(row.client), row.server.map(sa));
-        let v = run_ctl(row.allow, "ALL: ALL\n", &mut req, Settings::default());
-        let logs = texts(&v);
-        if v.granted() != row.grant || logs != row.log {
-            failures.push(format!(
-                "row {}: granted={} logs={:?}",
-                row.n,
-                v.granted(),
-                logs
-            ));
-        }
+        let v = run_ctl(
+            row.allow,
+            "ALL: ALL
+",
+            &mut req,
+            Settings::default(),
+        );
+        compare(row.n, &v, row.grant, row.log, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -252,5 +252,11 @@ fn deny_table_is_not_read_when_allow_decides() {
     assert!(v.granted() && texts(&v).is_empty(), "{:?}", texts(&v));
     let v = decide(&c, "ftpd", "10.0.0.1");
     assert!(!v.granted());
-    assert_eq!(texts(&v), [format!("warning: cannot open {}: Too many levels of symbolic links", deny.display())]);
+    assert_eq!(
+        texts(&v),
+        [format!(
+            "warning: cannot open {}: Too many levels of symbolic links",
+            deny.display()
+        )]
+    );
 }
