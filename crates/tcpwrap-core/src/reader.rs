@@ -33,6 +33,9 @@ pub struct LineReader<'a> {
     buf_len: usize,
     /// Whether the data holds a NUL byte at all (checked once).
     nul: bool,
+    /// Whether the data holds neither NUL nor backslash-newline: every
+    /// logical line is then one physical line.
+    plain: bool,
 }
 
 impl<'a> LineReader<'a> {
@@ -43,12 +46,14 @@ impl<'a> LineReader<'a> {
     /// A reader with another buffer size (inetd.conf uses 8192 bytes).
     pub fn with_buffer(data: &'a [u8], buf_len: usize) -> Self {
         let nul = memchr::memchr(0, data).is_some();
+        let plain = !nul && memchr::memmem::find(data, b"\\\n").is_none();
         LineReader {
             data,
             pos: 0,
             line: 0,
             buf_len,
             nul,
+            plain,
         }
     }
 
@@ -85,6 +90,20 @@ impl<'a> Iterator for LineReader<'a> {
     type Item = Logical<'a>;
 
     fn next(&mut self) -> Option<Logical<'a>> {
+        if self.plain {
+            // One physical line that fits the buffer: the common case.
+            let avail = &self.data[self.pos..];
+            let lim = avail.len().min(self.buf_len - 1);
+            if let Some(i) = memchr::memchr(b'\n', &avail[..lim]) {
+                self.line += 1;
+                self.pos += i + 1;
+                return Some(Logical {
+                    text: (&avail[..=i]).into(),
+                    line: self.line,
+                    complete: true,
+                });
+            }
+        }
         // Fast path: a whole physical line without NUL, continuation or
         // overflow is returned borrowed.
         let mut owned: Option<Vec<u8>> = None;
