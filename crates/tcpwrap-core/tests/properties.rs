@@ -5,7 +5,7 @@
 mod common;
 
 use proptest::prelude::*;
-use tcpwrap_core::{Env, NoExec, Offline, Request, Settings, Table, TableRef, check};
+use tcpwrap_core::{Env, NoExec, Request, Settings, Table, TableRef, check};
 
 fn env() -> Env<'static> {
     Env::offline()
