@@ -9,7 +9,7 @@ use crate::env::{Env, FileContent};
 use crate::exec::{Action, Executor, Outcome};
 use crate::expand::{OPTION_LIMIT, expand};
 use crate::options::{self, OptKind};
-use crate::pattern::{ClientPat, DaemonPat, HostPat, Span, StrPat};
+use crate::pattern::{ClientPat, DaemonPat, HostPat};
 use crate::request::{PARANOID, Request, Side, UNKNOWN};
 use crate::table::{Entry, Item, Rule, Table};
 use crate::text::{canonical_ip4_subject, chop, eq_ci, is_c_space};
@@ -756,6 +756,3 @@ impl<'a, 'e> Eval<'a, 'e> {
 fn known(name: &[u8]) -> bool {
     !eq_ci(name, UNKNOWN) && !eq_ci(name, PARANOID)
 }
-
-#[allow(dead_code)]
-fn _assert_types(_: Span, _: StrPat) {}

@@ -314,11 +314,6 @@ impl Table {
     pub fn arena(&self) -> &[u8] {
         &self.arena
     }
-    /// Number of indexed runs.
-    pub fn indexed_runs(&self) -> usize {
-        self.runs.len()
-    }
-
     /// Number of rules indexed by address.
     pub fn indexed_rules(&self) -> usize {
         self.runs.iter().map(|r| r.count as usize).sum()

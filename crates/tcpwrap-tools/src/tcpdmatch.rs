@@ -92,10 +92,6 @@ struct Tool<'a> {
 }
 
 impl Tool<'_> {
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx::new(self.env)
-    }
-
     /// The report for one request.
     fn report(&mut self, req: &mut Request) {
         let mut ctx = Ctx::new(self.env);
@@ -131,6 +127,18 @@ impl Tool<'_> {
             b"denied"
         };
         self.out.line(&[b"access:   ".as_slice(), access].concat());
+    }
+}
+
+/// Force the name look-up of an endpoint whose socket address was just set,
+/// as Debian's tcpdmatch does, and warn when it gave no name.
+fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
+    let mut ctx = Ctx::new(t.env);
+    let unknown = eq_ci(req.name(side, &mut ctx), b"unknown");
+    let addr = req.addr(side, &mut ctx).to_vec();
+    t.r.diagnostics(&ctx.diagnostics);
+    if unknown {
+        t.r.warn([b"host address ".as_slice(), &addr, b"->name lookup failed"].concat());
     }
 }
 
@@ -259,18 +267,7 @@ fn run(t: &mut Tool<'_>, operands: &[Vec<u8>], inetcf: Option<&[u8]>) -> i32 {
             return 1;
         }
         req.server.sin = a.first().copied();
-        let mut ctx = t.ctx();
-        if eq_ci(req.name(Side::Server, &mut ctx), b"unknown") {
-            let addr = req.addr(Side::Server, &mut ctx).to_vec();
-            let d = std::mem::take(&mut ctx.diagnostics);
-            drop(ctx);
-            t.r.diagnostics(&d);
-            t.r.warn([b"host address ".as_slice(), &addr, b"->name lookup failed"].concat());
-        } else {
-            let d = std::mem::take(&mut ctx.diagnostics);
-            drop(ctx);
-            t.r.diagnostics(&d);
-        }
+        force_name(t, &mut req, Side::Server);
     } else {
         req.set_server_name(server);
     }
@@ -298,23 +295,10 @@ fn run(t: &mut Tool<'_>, operands: &[Vec<u8>], inetcf: Option<&[u8]>) -> i32 {
         // Debian resets the cached name and address, and forces the name
         // look-up, only for addresses that are not IPv6 link-local.
         let link_local = matches!(sa, SocketAddr::V6(a) if a.ip().segments()[0] & 0xffc0 == 0xfe80);
-        if link_local {
-            t.report(&mut req);
-            if i + 1 < list.len() {
-                t.out.line(b"");
-            }
-            continue;
-        }
-        req.set_client_addr(b"");
-        req.set_client_name(b"");
-        let mut ctx = t.ctx();
-        let unknown = eq_ci(req.name(Side::Client, &mut ctx), b"unknown");
-        let addr = req.addr(Side::Client, &mut ctx).to_vec();
-        let d = std::mem::take(&mut ctx.diagnostics);
-        drop(ctx);
-        t.r.diagnostics(&d);
-        if unknown {
-            t.r.warn([b"host address ".as_slice(), &addr, b"->name lookup failed"].concat());
+        if !link_local {
+            req.set_client_addr(b"");
+            req.set_client_name(b"");
+            force_name(t, &mut req, Side::Client);
         }
         t.report(&mut req);
         if i + 1 < list.len() {

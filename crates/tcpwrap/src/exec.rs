@@ -2,6 +2,7 @@
 //! out spawn, twist, aclexec, banners, setenv, umask, nice, keepalive,
 //! linger, user and group with the system calls of the original.
 
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 
 use tcpwrap_core::{Action, Ctx, Executor, Outcome, Request};
@@ -83,9 +84,7 @@ impl Executor for SystemExecutor {
                 let mut path = dir.to_vec();
                 path.push(b'/');
                 path.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes_compat(
-                    &path,
-                ))) {
+                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(&path))) {
                     Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
                         Ok(bytes) => {
                             let _ = sys::write_fd(req.fd, &bytes);
@@ -94,7 +93,7 @@ impl Executor for SystemExecutor {
                         Err(_) => Outcome::Exit,
                     },
                     Err(_) => {
-                        if let Err(e) = std::fs::metadata(std::ffi::OsStr::from_bytes_compat(dir)) {
+                        if let Err(e) = std::fs::metadata(std::ffi::OsStr::from_bytes(dir)) {
                             ctx.warn(msg(&[dir, b": ", strerror(&e).as_bytes()]));
                         }
                         Outcome::Done
@@ -137,15 +136,5 @@ impl Executor for SystemExecutor {
                 }
             }
         }
-    }
-}
-
-trait FromBytesCompat {
-    fn from_bytes_compat(b: &[u8]) -> &Self;
-}
-impl FromBytesCompat for std::ffi::OsStr {
-    fn from_bytes_compat(b: &[u8]) -> &Self {
-        use std::os::unix::ffi::OsStrExt;
-        std::ffi::OsStr::from_bytes(b)
     }
 }
