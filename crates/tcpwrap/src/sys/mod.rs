@@ -8,6 +8,8 @@ use std::os::fd::RawFd;
 
 use tcpwrap_core::{Family, Forward};
 
+pub mod notify;
+
 /// `strerror(errno)` text of an I/O error, without Rust's "(os error N)".
 pub fn strerror(e: &io::Error) -> String {
     let s = e.to_string();
@@ -469,6 +471,12 @@ pub mod syslog {
         // SAFETY: closelog has no preconditions.
         unsafe { libc::closelog() };
     }
+}
+
+/// `close(fd)` of a descriptor that no Rust object owns.
+pub fn close_fd(fd: RawFd) {
+    // SAFETY: callers pass a descriptor they own and never use afterwards.
+    unsafe { libc::close(fd) };
 }
 
 /// Whether descriptor `fd` refers to a terminal.
