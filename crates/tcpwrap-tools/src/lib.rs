@@ -4,4 +4,5 @@
 pub mod diag;
 pub mod getopt;
 pub mod inetcf;
+pub mod tcpd;
 pub mod tcpdmatch;

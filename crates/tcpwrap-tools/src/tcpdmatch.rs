@@ -117,7 +117,7 @@ impl Tool<'_> {
             ..Settings::default()
         };
         let (a, d) = (self.tables.load(&self.allow), self.tables.load(&self.deny));
-        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor);
+        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor::new());
         self.r.diagnostics(&v.diagnostics);
         let access: &[u8] = if !v.settings.dry_run {
             b"delegated"

@@ -9,6 +9,7 @@ use std::os::fd::RawFd;
 use tcpwrap_core::{Family, Forward};
 
 pub mod notify;
+pub mod sock;
 
 /// `strerror(errno)` text of an I/O error, without Rust's "(os error N)".
 pub fn strerror(e: &io::Error) -> String {
