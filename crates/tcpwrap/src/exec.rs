@@ -51,6 +51,25 @@ impl SystemExecutor {
         self.logged = ctx.diagnostics.len();
     }
 
+    fn aclexec(&mut self, command: &[u8], ctx: &mut Ctx<'_>) -> Outcome {
+        match sys::run_inherit(command) {
+            Ok((pid, st)) => {
+                if let Some(sig) = st.signal() {
+                    ctx.warn(format!("process {pid} exited with signal {sig}").into_bytes());
+                    Outcome::AclexecFailed
+                } else if st.code() == Some(0) {
+                    Outcome::Done
+                } else {
+                    Outcome::AclexecFailed
+                }
+            }
+            Err(e) => {
+                ctx.warn(format!("aclexec_option: /bin/sh: {}", strerror(&e)).into_bytes());
+                Outcome::Exit
+            }
+        }
+    }
+
     /// Send the diagnostics of a finished check that have not been sent.
     pub fn log_rest(&mut self, diagnostics: &[Diagnostic]) {
         let from = self.logged.min(diagnostics.len());
@@ -75,27 +94,12 @@ impl Executor for SystemExecutor {
                 }
                 Outcome::Done
             }
-            Action::Aclexec { command } => match {
+            Action::Aclexec { command } => {
                 if self.live {
                     self.flush(ctx);
                 }
-                sys::run_inherit(command)
-            } {
-                Ok((pid, st)) => {
-                    if let Some(sig) = st.signal() {
-                        ctx.warn(format!("process {pid} exited with signal {sig}").into_bytes());
-                        Outcome::AclexecFailed
-                    } else if st.code() == Some(0) {
-                        Outcome::Done
-                    } else {
-                        Outcome::AclexecFailed
-                    }
-                }
-                Err(e) => {
-                    ctx.warn(format!("aclexec_option: /bin/sh: {}", strerror(&e)).into_bytes());
-                    Outcome::Exit
-                }
-            },
+                self.aclexec(command, ctx)
+            }
             Action::Twist { command } => {
                 let client = req.client_info(ctx);
                 let line = msg(&[b"twist ", &client, b" to ", command]);
