@@ -671,14 +671,13 @@ def spawn(path, argv, env, fds, umask_value=None):
         tmp[tgt] = n
     for tgt, n in tmp.items():
         actions.append((os.POSIX_SPAWN_DUP2, n, tgt))
-    for n in tmp.values():
-        if n not in tmp:
-            actions.append((os.POSIX_SPAWN_CLOSE, n))
+    # the dups are close-on-exec (python default), so only fds 0..2 reach the child
     old = os.umask(umask_value) if umask_value is not None else None
     try:
         pid = os.posix_spawn(path, argv, env, file_actions=actions,
-                             setsigdef=(signal.SIGPIPE, signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
-                                        signal.SIGCHLD, signal.SIGALRM), setsigmask=())
+                             setsigdef=[s for s in signal.valid_signals()
+                                        if s not in (signal.SIGKILL, signal.SIGSTOP)],
+                             setsigmask=())
     finally:
         if old is not None:
             os.umask(old)
@@ -692,6 +691,7 @@ def inner_main(cfg_path):
         cfg = json.load(f)
     scratch = cfg["scratch"]
     os.umask(0o022)
+    os.chdir("/")
     # every descriptor we do not pass must be CLOEXEC (python default) -> fine.
     # ---- private file system
     if not os.path.ismount("/etc"):
@@ -699,6 +699,12 @@ def inner_main(cfg_path):
     mount_tmpfs("/run")
     os.makedirs("/run/tw/out")
     sh("mount", "--bind", scratch, "/run/tw/out")
+    # pin the binaries before /usr/sbin, /tmp, ... are shadowed (they may live there)
+    put_file("/run/tw/tcpd-under-test", b"")
+    sh("mount", "--bind", cfg["tcpd"], "/run/tw/tcpd-under-test")
+    os.makedirs("/run/tw/cache")
+    sh("mount", "--bind", cfg["cache"], "/run/tw/cache")
+    cfg["cache"] = "/run/tw/cache"
     out = "/run/tw/out"
     os.makedirs("/run/tw/svc")
     os.chmod("/run/tw/svc", 0o1777)
@@ -716,7 +722,7 @@ def inner_main(cfg_path):
         if os.path.lexists(p):
             os.unlink(p)
         put_file(p, b"")
-        sh("mount", "--bind", cfg["tcpd"], p)
+        sh("mount", "--bind", "/run/tw/tcpd-under-test", p)
     for name in cfg["daemons"]:
         p = "/usr/sbin/" + name
         if os.path.lexists(p):
@@ -791,10 +797,10 @@ def inner_main(cfg_path):
         t_quiet = time.monotonic()
     else:
         client.start()
-        t_quiet = wait_quiet(cfg, client, reaper, {ss_pid}, result)
+        t_quiet = wait_quiet(cfg, client, reaper, {ss_pid}, variant, out)
     client.finish()
     result["timing"].update({k: (v - t0 if v is not None else None) for k, v in client.times.items()})
-    if variant != "direct":
+    if variant != "direct" and t_quiet is not None:
         result["timing"]["quiet"] = t_quiet - t0
     if direct is not None:
         result["direct"] = direct
@@ -864,18 +870,18 @@ def start_superserver(cfg, variant, port, out):
                 "\tprotocol = %s\n"
                 "\twait = %s\n"
                 "\tuser = %s\n"
+                "\tflags = %s\n"
                 "\tserver = %s\n"
                 "\tserver_args = %s\n"
-                "\tflags = %s\n"
                 "}\n" % (port, "dgram" if proto == "udp" else "stream", proto,
-                         "yes" if proto == "udp" else "no", cfg["user"], cfg["program"], args, flags))
+                         "yes" if proto == "udp" else "no", cfg["user"], flags, cfg["program"], args))
     shutil.copy(conf, os.path.join(out, "xinetd.conf"))
     xi = os.path.join(cfg["cache"], "xinetd/usr/sbin/xinetd")
     return xi, ["xinetd", "-dontfork", "-stayalive", "-filelog", "/run/tw/out/xinetd.log", "-f", conf]
 
 
 def superserver_notes(variant, out):
-    notes = []
+    notes = ss_counts(variant, out)[2]
     if variant == "xinetd":
         try:
             with open(os.path.join(out, "xinetd-services.log"), errors="replace") as f:
@@ -928,28 +934,60 @@ def stop_pid(pid, reaper, sig=signal.SIGTERM):
     reaper.reap()
 
 
-def wait_quiet(cfg, client, reaper, keep, result):
-    """Wait until the client is done and no process other than us and the super-server has
-    existed for 0.6 s (tcpd, spawned commands, the service).  Returns the time the last such
-    process was seen."""
-    deadline = time.monotonic() + cfg["quiet_timeout"] + cfg["client_timeout"]
-    last_busy = time.monotonic()
-    seen_any = False
+def ss_counts(variant, out):
+    """(children started, children reaped, [exit notes]) according to the super-server's own
+    debug output / service log."""
+    started, ended, notes = 0, 0, []
+    try:
+        if variant == "openbsd-inetd":
+            with open(os.path.join(out, "superserver.stderr"), errors="replace") as f:
+                for l in f:
+                    if re.match(r"^\d+ execv ", l):
+                        started += 1
+                    m = re.match(r"^\d+ reaped, status ([0-9a-f]+)", l)
+                    if m:
+                        ended += 1
+                        notes.append("child reaped, wait status 0x%s (%s)" % (
+                            m.group(1), describe_status(int(m.group(1), 16))))
+        else:
+            with open(os.path.join(out, "xinetd-services.log"), errors="replace") as f:
+                for l in f:
+                    if re.search(r"\bSTART: ", l):
+                        started += 1
+                    if re.search(r"\bEXIT: ", l):
+                        ended += 1
+    except FileNotFoundError:
+        pass
+    return started, ended, notes
+
+
+def wait_quiet(cfg, client, reaper, keep, variant, out):
+    """Wait until the client is done, every child the super-server started has been reaped,
+    and no process other than us and the super-server exists (tcpd, spawned commands, the
+    service, background jobs).  Returns the time the last activity was seen (None: none)."""
+    t_begin = time.monotonic()
+    deadline = t_begin + cfg["quiet_timeout"] + cfg["client_timeout"]
+    last_busy = None
     while time.monotonic() < deadline:
         reaper.reap()
         others = list_pids() - {1} - keep
+        started, ended, _ = ss_counts(variant, out)
         now = time.monotonic()
-        if others:
-            seen_any = True
+        busy = bool(others) or started > ended
+        if busy or (started and last_busy is None):
             last_busy = now
-        if not client.is_alive():
-            if now - last_busy >= 0.6 and (seen_any or now - client.t_start > 3):
+        seen = started > 0 or last_busy is not None
+        if client.is_alive():
+            if client.udp and seen and not busy and now - last_busy >= 0.5:
+                client.stop.set()
+            elif client.udp and not seen and now - t_begin > 4:
+                client.stop.set()
+        elif not busy:
+            if seen and now - last_busy >= 0.4:
                 return last_busy
-        elif client.udp and seen_any and not others and now - last_busy >= 0.6:
-            client.stop.set()
-        elif client.udp and not seen_any and now - client.t_start > 4:
-            client.stop.set()
-        time.sleep(0.03)
+            if not seen and now - t_begin > 3:
+                return None
+        time.sleep(0.02)
     client.stop.set()
     return last_busy
 
