@@ -124,6 +124,55 @@ def esc(b):
     return "".join(out)
 
 
+def esc_text(s):
+    """text from syslog (str with surrogate escapes) -> printable: valid UTF-8 printable
+    characters are kept, control characters, invalid bytes and backslashes are escaped."""
+    b = s.encode("utf-8", "surrogateescape")
+    out = []
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5c:
+            out.append("\\\\")
+            i += 1
+            continue
+        if 0x20 <= c < 0x7f:
+            out.append(chr(c))
+            i += 1
+            continue
+        n = 2 if 0xc2 <= c <= 0xdf else 3 if 0xe0 <= c <= 0xef else 4 if 0xf0 <= c <= 0xf4 else 0
+        if n:
+            try:
+                ch = b[i:i + n].decode("utf-8")
+                if len(ch) == 1 and ch.isprintable():
+                    out.append(ch)
+                    i += n
+                    continue
+            except UnicodeDecodeError:
+                pass
+        out.append("\\x%02x" % c)
+        i += 1
+    return "".join(out)
+
+
+def is_debian(tcpd):
+    """Whether the tcpd under test is Debian's own binary."""
+    return os.path.realpath(tcpd) == os.path.realpath("/usr/sbin/tcpd") and \
+        subprocess.run(["dpkg", "-S", "/usr/sbin/tcpd"], capture_output=True).returncode == 0
+
+
+def divergence_documented(key):
+    """A scenario with tcpwrap-specific expectations must name a row of
+    docs/divergences.md (e.g. "divergence = D2")."""
+    if not key:
+        return False, "expected.*.tcpwrap.txt exists but scenario.conf names no divergence"
+    path = os.path.join(HERE, "..", "..", "docs", "divergences.md")
+    with open(path, encoding="utf-8") as f:
+        if ("| %s |" % key) in f.read():
+            return True, ""
+    return False, "divergence %s is not in docs/divergences.md" % key
+
+
 def load_scenario(name):
     d = os.path.join(SCENARIOS, name)
     conf = parse_scenario(d)
@@ -162,6 +211,7 @@ def load_scenario(name):
         "deny_mode": one(conf, "deny_mode"),
         "allow_is_dir": one(conf, "allow_is_dir", "no") == "yes",
         "addresses": " ".join(conf.get("addresses", [])).split(),
+        "divergence": one(conf, "divergence"),
     }
     argv = one(conf, "argv", "twsvc")
     if argv.startswith("["):
@@ -255,6 +305,19 @@ def run_one(sc, variant, tcpd, cache, keep, verbose):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def sigset_names(mask):
+    """/proc/PID/status signal mask -> "PIPE XFSZ 32 33" (32/33: glibc-internal)."""
+    names = []
+    for n in range(1, 65):
+        if mask & (1 << (n - 1)):
+            try:
+                names.append(signal.Signals(n).name[3:] if signal.Signals(n).name.startswith("SIG")
+                             and not signal.Signals(n).name.startswith("SIGRT") else str(n))
+            except ValueError:
+                names.append(str(n))
+    return " ".join(names) if names else "none"
+
+
 PID_RE = re.compile(r"^(\S+ [^\s\[]*)\[(\d+)\]: ")
 
 
@@ -285,7 +348,7 @@ def render(sc, variant, res, syslog):
     def norm_line(line):
         line = PID_RE.sub(lambda m: m.group(1) + "[PID]: ", line)
         line = re.sub(r"\bprocess \d+ exited", "process PID exited", line)
-        return norm_pids(line)
+        return esc_text(norm_pids(line))
 
     out = []
     w = out.append
@@ -320,6 +383,8 @@ def render(sc, variant, res, syslog):
         w("direct tcpd run:")
         w("  stdin: %s" % d["stdin"])
         w("  exit: %s" % d["exit"])
+        if d.get("queue"):
+            w("  afterwards: %s" % d["queue"])
         for k in ("stdout", "stderr"):
             if d.get(k + "_hex") is not None:
                 w("  %s: \"%s\"" % (k, esc(bytes.fromhex(d[k + "_hex"]))))
@@ -335,6 +400,9 @@ def render(sc, variant, res, syslog):
         for l in lines:
             if l.startswith("pid=") or l in ("TWSVC BEGIN", "TWSVC END"):
                 continue
+            m = re.match(r"^(sigign|sigblk)=([0-9a-f]+)$", l)
+            if m:
+                l = "%s=%s" % (m.group(1), sigset_names(int(m.group(2), 16)))
             w("  " + norm_pids(l))
     # syslog
     w("syslog (%d):" % len(recs))
@@ -453,6 +521,17 @@ def outer_main(args):
                 gtxt = os.path.join(sc["dir"], "expected.%s.txt" % variant)
                 gtim = os.path.join(sc["dir"], "expected.%s.timing" % variant)
                 status = "ok"
+                # A documented divergence: tcpwrap's tcpd is compared with
+                # its own expected result, which must name an entry of
+                # docs/divergences.md.
+                alt = os.path.join(sc["dir"], "expected.%s.tcpwrap.txt" % variant)
+                if not args.capture and not is_debian(tcpd) and os.path.exists(alt):
+                    ok, why = divergence_documented(sc.get("divergence"))
+                    if not ok:
+                        failures.append(label)
+                        print("FAIL %s: %s" % (label, why))
+                        continue
+                    gtxt = alt
                 if args.capture:
                     with open(gtxt, "w", encoding="utf-8", errors="surrogateescape") as f:
                         f.write(text)
@@ -494,10 +573,10 @@ def outer_main(args):
                     for p in problems:
                         print("FAIL %s: expectation: %s" % (label, p))
                 results[label] = status
-                if args.verbose or status not in ("ok", "captured", "FAIL"):
+                if args.verbose:
                     print("%-8s %s (%.1fs)" % (status, label, wall))
-                elif args.verbose:
-                    print(text)
+                if args.show:
+                    sys.stdout.write(text)
     elapsed = time.monotonic() - t0
     n = len(jobs)
     print("harness: %d run(s) of %d scenario(s) with %s in %.1fs: %d failed%s" % (
@@ -525,17 +604,55 @@ def mount_tmpfs(path, mode="0755"):
     return True
 
 
+FALLBACK_ROOTS = {}  # shadowed dir -> read-only bind mount of the real one (fallback only)
+
+
 def overlay(path, base):
+    """Make directory PATH privately writable: an overlay with its upper layer on our tmpfs.
+    Fallback when overlayfs is unavailable: a tmpfs whose entries are symlinks into a
+    read-only bind mount of the original; subdirectories are turned into real (tmpfs)
+    directories on demand by materialize() before anything is written below them."""
     up, wk = os.path.join(base, "up"), os.path.join(base, "work")
     os.makedirs(up)
     os.makedirs(wk)
-    sh("mount", "-t", "overlay", "tw-ovl", "-o",
-       "lowerdir=%s,upperdir=%s,workdir=%s" % (path, up, wk), path)
+    if not os.environ.get("TCPD_HARNESS_NO_OVERLAY"):  # (set to test the fallback)
+        r = sh("mount", "-t", "overlay", "tw-ovl", "-o",
+               "lowerdir=%s,upperdir=%s,workdir=%s" % (path, up, wk), path, check=False)
+        if r.returncode == 0:
+            return
+    real = os.path.join(base, "real")
+    os.makedirs(real)
+    sh("mount", "--rbind", path, real)
+    sh("mount", "-o", "remount,bind,ro", real)
+    mount_tmpfs(path)
+    for name in os.listdir(real):
+        os.symlink(os.path.join(real, name), os.path.join(path, name))
+    FALLBACK_ROOTS[path] = real
+
+
+def materialize(d):
+    """Create directory d; below a fallback-shadowed root, replace symlinks to the real
+    tree by private directories first (so nothing is ever written through them)."""
+    for root, real in FALLBACK_ROOTS.items():
+        if d == root or d.startswith(root + "/"):
+            rel = os.path.relpath(d, root)
+            cur, cur_real = root, real
+            for comp in ([] if rel == "." else rel.split("/")):
+                cur, cur_real = os.path.join(cur, comp), os.path.join(cur_real, comp)
+                if os.path.islink(cur) and os.readlink(cur) == cur_real:
+                    os.unlink(cur)
+                    os.mkdir(cur)
+                    if os.path.isdir(cur_real):
+                        for name in os.listdir(cur_real):
+                            os.symlink(os.path.join(cur_real, name), os.path.join(cur, name))
+                elif not os.path.lexists(cur):
+                    os.mkdir(cur)
+            return
+    os.makedirs(d, exist_ok=True)
 
 
 def put_file(dest, data=None, src=None, mode=None):
-    d = os.path.dirname(dest)
-    os.makedirs(d, exist_ok=True)
+    materialize(os.path.dirname(dest))
     if src is not None:
         shutil.copyfile(src, dest)
         if mode is None:
@@ -620,6 +737,14 @@ class Ident(threading.Thread):
         finally:
             with self.lock:
                 self.active -= 1
+
+
+def saddr(addr, port):
+    """socket address tuple; "fe80::5%lo" gets its scope id (python would drop it)."""
+    if "%" in addr:
+        host, scope = addr.split("%", 1)
+        return (host, port, 0, socket.if_nametoindex(scope))
+    return (addr, port)
 
 
 def unmap(a):
@@ -719,21 +844,24 @@ def inner_main(cfg_path):
     put_file("/run/tw/bin/mail", FAKE_MAIL, mode=0o755)
     # tcpd under test at the paths the configs use
     for p in ("/usr/sbin/tcpd", "/usr/local/bin/tcpd"):
+        materialize(os.path.dirname(p))
         if os.path.lexists(p):
             os.unlink(p)
         put_file(p, b"")
         sh("mount", "--bind", "/run/tw/tcpd-under-test", p)
     for name in cfg["daemons"]:
         p = "/usr/sbin/" + name
+        materialize(os.path.dirname(p))
         if os.path.lexists(p):
             os.unlink(p)
         os.symlink("/run/tw/twsvc", p)
     for p in cfg["links"]:
-        os.makedirs(os.path.dirname(p), exist_ok=True)
+        materialize(os.path.dirname(p))
         if os.path.lexists(p):
             os.unlink(p)
         os.symlink("/run/tw/twsvc", p)
     for p in cfg["not_executable"]:
+        materialize(os.path.dirname(p))
         if os.path.lexists(p):
             os.unlink(p)
         put_file(p, src="/run/tw/twsvc", mode=0o644)
@@ -763,6 +891,7 @@ def inner_main(cfg_path):
     sh("ip", "link", "set", "lo", "up")
     addrs = {cfg["client"], cfg["server"]} | set(cfg["addresses"])
     for a in sorted(addrs):
+        a = a.split("%")[0]
         if a in ("127.0.0.1", "::1"):
             continue
         if ":" in a:
@@ -790,6 +919,8 @@ def inner_main(cfg_path):
         wait_listening(cfg, port, ss_pid, reaper)
 
     client = Client(cfg, port)
+    if cfg["action"] in ("rst", "close"):
+        client.hold_pid = ss_pid
     t0 = time.monotonic()
     direct = None
     if variant == "direct":
@@ -1007,6 +1138,7 @@ class Client(threading.Thread):
         self.used = False
         self.t_start = time.monotonic()
         self.sock = None
+        self.hold_pid = None
 
     def family(self):
         return socket.AF_INET6 if ":" in self.cfg["client"] else socket.AF_INET
@@ -1015,7 +1147,7 @@ class Client(threading.Thread):
         cfg = self.cfg
         s = socket.socket(self.family(), socket.SOCK_DGRAM if self.udp else socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((cfg["client"], cfg["client_port"]))
+        s.bind(saddr(cfg["client"], cfg["client_port"]))
         if cfg["action"] == "ipopts-rr" and self.family() == socket.AF_INET:
             # Record Route: type 7, length 11, pointer 4, two empty slots, then EOL padding
             s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([7, 11, 4] + [0] * 8 + [0]))
@@ -1035,26 +1167,32 @@ class Client(threading.Thread):
     def run_tcp(self, sock=None):
         cfg = self.cfg
         s = sock
+        action = cfg["action"]
         if s is None:
             s = self.make_socket()
             s.settimeout(5)
+            if self.hold_pid:
+                # the super-server must not accept before the client has closed/reset:
+                # stop it while connecting (the kernel completes the handshake)
+                os.kill(self.hold_pid, signal.SIGSTOP)
             try:
-                s.connect((cfg["server"], self.port))
+                s.connect(saddr(cfg["server"], self.port))
                 self.connect = "ok"
             except OSError as e:
                 self.connect = "failed: %s" % e.strerror
                 self.end = "no connection"
+                if self.hold_pid:
+                    os.kill(self.hold_pid, signal.SIGCONT)
                 return
         self.sock = s
-        action = cfg["action"]
-        if action == "rst":
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if action in ("rst", "close"):
+            if action == "rst":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
-            self.end = "client reset the connection"
-            return
-        if action == "close":
-            s.close()
-            self.end = "client closed the connection"
+            self.end = "client %s the connection" % ("reset" if action == "rst" else "closed")
+            if self.hold_pid:
+                time.sleep(0.1)
+                os.kill(self.hold_pid, signal.SIGCONT)
             return
         if cfg.get("send_bytes") is not None:
             data = unescape(cfg["send_bytes"])
@@ -1092,7 +1230,7 @@ class Client(threading.Thread):
         s = self.make_socket()
         self.connect = "udp"
         data = unescape(cfg["send_bytes"]) if cfg.get("send_bytes") is not None else b"hello tcpd\n"
-        s.sendto(data, (cfg["server"], self.port))
+        s.sendto(data, saddr(cfg["server"], self.port))
         self.sent = esc(data)
         s.setblocking(False)
         deadline = self.t_start + cfg["client_timeout"]
@@ -1137,6 +1275,7 @@ def run_direct(cfg, client, env, reaper, devnull, out):
     errf = os.open(os.path.join(out, "direct.stderr"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     fds = None
     client_sock = None
+    udp_sock = None
     info = {"stdin": kind}
     if kind == "devnull":
         fds = {0: devnull, 1: outf, 2: errf}
@@ -1156,7 +1295,7 @@ def run_direct(cfg, client, env, reaper, devnull, out):
     elif kind in ("tcp-unconnected", "tcp-listening"):
         s = socket.socket(fam, socket.SOCK_STREAM)
         if kind == "tcp-listening":
-            s.bind((cfg["server"], PORT_TCP))
+            s.bind(saddr(cfg["server"], PORT_TCP))
             s.listen(4)
         keep.append(s)
         fds = {0: s.fileno(), 1: outf, 2: errf}
@@ -1167,25 +1306,26 @@ def run_direct(cfg, client, env, reaper, devnull, out):
         fds = {0: b.fileno(), 1: b.fileno(), 2: b.fileno()}
     elif kind.startswith("udp-"):
         s = socket.socket(fam, socket.SOCK_DGRAM)
-        s.bind((cfg["server"], PORT_UDP))
+        s.bind(saddr(cfg["server"], PORT_UDP))
+        udp_sock = s.dup()
         keep.append(s)
         if kind == "udp-nodata-nonblock":
             s.setblocking(False)
         if kind == "udp-connected":
-            s.connect((cfg["client"], cfg["client_port"]))
+            s.connect(saddr(cfg["client"], cfg["client_port"]))
         if kind == "udp-datagram":
             c = socket.socket(fam, socket.SOCK_DGRAM)
-            c.bind((cfg["client"], cfg["client_port"]))
-            c.sendto(b"hello tcpd\n", (cfg["server"], PORT_UDP))
+            c.bind(saddr(cfg["client"], cfg["client_port"]))
+            c.sendto(b"hello tcpd\n", saddr(cfg["server"], PORT_UDP))
             keep.append(c)
         fds = {0: s.fileno(), 1: outf, 2: errf}
     elif kind in ("tcp-accepted", "tcp-reset", "tcp-closed"):
         ls = socket.socket(fam, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind((cfg["server"], PORT_TCP))
+        ls.bind(saddr(cfg["server"], PORT_TCP))
         ls.listen(4)
         c = client.make_socket()
-        c.connect((cfg["server"], PORT_TCP))
+        c.connect(saddr(cfg["server"], PORT_TCP))
         client.connect = "ok"
         a, _ = ls.accept()
         ls.close()
@@ -1244,6 +1384,13 @@ def run_direct(cfg, client, env, reaper, devnull, out):
         time.sleep(0.03)
     info["exit"] = exitdesc
     info["duration"] = dur
+    if udp_sock is not None:
+        try:
+            d = udp_sock.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            info["queue"] = "datagram still queued: \"%s\"" % esc(d)
+        except BlockingIOError:
+            info["queue"] = "no datagram queued"
+        udp_sock.close()
     for name, fd in (("stdout", outf), ("stderr", errf)):
         if fds.get(1 if name == "stdout" else 2) == fd:
             os.lseek(fd, 0, 0)
@@ -1303,9 +1450,17 @@ def main():
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("TCPD_HARNESS_JOBS", "24")))
     ap.add_argument("--timing", choices=["check", "warn", "off"], default="check")
     ap.add_argument("--keep", action="store_true", help="keep scratch directories")
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true", help="one status line per run")
+    ap.add_argument("--show", action="store_true", help="print every observed result")
     ap.add_argument("scenarios", nargs="*")
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = ap.parse_args()
+    if args.list:
+        for name in scenario_names(args.scenarios):
+            sc = load_scenario(name)
+            where = "direct" if sc["kind"] == "direct" else ",".join(sc["superservers"])
+            print("%-42s %-7s %-15s %s" % (name, sc["expect"] or "-", where, sc["description"]))
+        sys.exit(0)
     sys.exit(outer_main(args))
 
 

@@ -340,9 +340,13 @@ fn verified_name(sa: SocketAddr, ctx: &mut Ctx<'_>) -> Vec<u8> {
         _ => false,
     });
     if !found {
+        // getnameinfo(NI_NUMERICHOST) of the de-mapped address: a scoped
+        // (link-local) address carries its interface, `fe80::5%eth0`.
         let numeric = match ip {
-            IpAddr::V4(a) => crate::text::fmt_v4(a),
-            IpAddr::V6(a) => crate::text::fmt_v6(a),
+            IpAddr::V4(a) => resolver.numeric(&SocketAddr::new(IpAddr::V4(a), 0)),
+            IpAddr::V6(a) => {
+                resolver.numeric(&SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, scope)))
+            }
         };
         let canon = fwd.canonical.as_deref().unwrap_or(b"");
         let mut m = b"host name/address mismatch: ".to_vec();

@@ -102,7 +102,15 @@ fn endpoints(req: &mut Request) -> Transport {
     req.datagram = transport == Transport::Datagram;
     req.client.sin = client;
     match sock::sock_name(FD) {
-        Ok(n) => req.server.sin = n.addr,
+        Ok(n) => {
+            req.server.sin = n.addr;
+            if n.family == libc::AF_UNIX {
+                // The C library's numeric form of a local-socket address
+                // (D3: the host names stay unknown).
+                req.set_client_addr(b"localhost");
+                req.set_server_addr(b"localhost");
+            }
+        }
         Err(e) => warn(format!("getsockname: {}", strerror(&e)).as_bytes()),
     }
     transport
