@@ -11,7 +11,8 @@
 # if present; or, if CASE/no-finger exists, removes finger from /usr/bin and /usr/sbin.
 # ARGS = lines of CASE/args (verbatim).  serve-and-run.sh starts safe_finger/fingerd.py
 # (127.0.0.1:79 and [::1]:79) and runs BINARY with argv[0] "safe_finger" as root (or as
-# CASE/run-as).  safe_finger logs nothing to syslog; /dev/log is a sink.  Needs root,
+# CASE/run-as).  /dev/log is captured to OUT-DIR/syslog (Debian's safe_finger logs nothing,
+# so every expected.syslog is empty).  Needs root,
 # python3, util-linux (setpriv) and bash.
 
 set -u
@@ -41,15 +42,15 @@ trap 'rm -rf "$scratch"' EXIT
     fi
 } > "$scratch/setup"
 
+: > "$out/syslog"
 (
     cd "$case_dir" || exit 125
-    "$golden/ns-run-ext" --lo-up --shadow /usr/bin --shadow /usr/sbin --setup "$scratch/setup" -- \
+    "$golden/ns-run-ext" --syslog "$out/syslog" --lo-up --shadow /usr/bin --shadow /usr/sbin --setup "$scratch/setup" -- \
         "$here/serve-and-run.sh" "$py" "$case_dir" "$bin" "${args[@]}" \
         > "$out/stdout" 2> "$out/stderr"
 )
 st=$?
 echo "$st" > "$out/status"
-: > "$out/syslog"
 if [ "$st" -ge 125 ]; then
     echo "run-case.sh: ${case_dir##*/}: harness failed (status $st)" >&2
     cat "$out/stderr" >&2
