@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -59,26 +60,48 @@ fn xinetd() -> Option<std::path::PathBuf> {
 /// Run tests/daemons/run.sh in ns-run; (stdout, syslog), with the scratch
 /// directory and pids made neutral.
 fn scenario(libdir: &str, tag: &str, xinetd: &Path) -> (String, String) {
-    let work = common::scratch(&format!("daemons-{tag}"));
+    let script = common::manifest_dir().join("tests/daemons/run.sh");
+    in_namespace(
+        &format!("daemons-{tag}"),
+        &[],
+        &script,
+        libdir,
+        &[xinetd.as_os_str()],
+    )
+}
+
+/// Run SCRIPT LIBDIR WORK EXTRA... in ns-run (with `ns_args` before `--`,
+/// and a syslog capture); (stdout, syslog), with the scratch directory
+/// replaced by `W` and every `ident[pid]` by `ident[PID]`. The script must
+/// succeed and print `end` last.
+fn in_namespace(
+    name: &str,
+    ns_args: &[&OsStr],
+    script: &Path,
+    libdir: &str,
+    extra: &[&OsStr],
+) -> (String, String) {
+    let work = common::scratch(name);
     let log = work.with_extension("syslog");
     let _ = std::fs::remove_file(&log);
     let golden = common::manifest_dir().join("../../tests/golden");
     let o = Command::new(golden.join("ns-run"))
+        .args(ns_args)
         .arg("--syslog")
         .arg(&log)
         .arg("--")
         .arg("bash")
-        .arg(common::manifest_dir().join("tests/daemons/run.sh"))
+        .arg(script)
         .arg(libdir)
         .arg(&work)
-        .arg(xinetd)
+        .args(extra)
         .output()
         .expect("ns-run");
     let w = work.to_str().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout).replace(w, "W");
     assert!(
         o.status.success() && stdout.ends_with("end\n"),
-        "{tag}: {:?}\n{stdout}\n{}",
+        "{name}: {:?}\n{stdout}\n{}",
         o.status,
         String::from_utf8_lossy(&o.stderr)
     );
@@ -226,4 +249,101 @@ fn ident_through_the_library() {
         assert_eq!(theirs, ours, "{}", common::diff(&theirs, &ours));
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Debian's NRPE daemon (nagios-nrpe-server 4.1.0: /usr/sbin/nrpe links
+/// libwrap.so.0 and checks every connection with `hosts_access` in the
+/// forked child, daemon name `nrpe`) behind the seed's `nrpe: LOCAL,,`,
+/// queried with check_nrpe from allowed and refused loopback addresses.
+#[test]
+fn nrpe_with_our_library() {
+    let ns_run = common::manifest_dir().join("../../tests/golden/ns-run");
+    if !common::require(common::is_root(), "root (for namespaces)")
+        || !common::require(
+            ns_run.exists() && have("unshare") && have("python3"),
+            "ns-run (unshare, python3)",
+        )
+        || !common::require(have("ip") && have("ss"), "ip, ss (iproute2)")
+        || !common::require(
+            Path::new("/usr/sbin/nrpe").exists(),
+            "nrpe (apt-get install nagios-nrpe-server)",
+        )
+        || !common::require(
+            Path::new("/usr/lib/nagios/plugins/check_nrpe").exists(),
+            "check_nrpe (apt-get install nagios-nrpe-plugin)",
+        )
+    {
+        return;
+    }
+    let dir = common::manifest_dir().join("tests/daemons");
+    let hosts = dir.join("nrpe.hosts");
+    let ns_args = [OsStr::new("--hosts"), hosts.as_os_str()];
+    let script = dir.join("nrpe.sh");
+    // check_nrpe reports the client port CONN_CHECK_PEER saw.
+    let neutral = |log: String| {
+        log.lines()
+            .map(|l| match l.rfind(" port ") {
+                Some(i) if l.contains("CONN_CHECK_PEER") => format!("{} port N", &l[..i]),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let libdir = common::our_lib_dir();
+    let (ours, ours_log) = in_namespace(
+        "nrpe-ours",
+        &ns_args,
+        &script,
+        libdir.to_str().unwrap(),
+        &[],
+    );
+    let ours_log = neutral(ours_log);
+    let refused =
+        "[CHECK_NRPE: Receive header underflow - only -1 bytes received (4 expected).] exit=3";
+    for want in [
+        "maps nrpe ours".to_string(),
+        "nrpe localhost: [OK - hello from nrpe] exit=0".to_string(),
+        "nrpe nagios: [OK - hello from nrpe] exit=0".to_string(),
+        "nrpe spawn: nrpe 127.0.0.5 nagios".to_string(),
+        "nrpe version: [NRPE v4.1.0] exit=0".to_string(),
+        format!("nrpe dotted name: {refused}"),
+        format!("nrpe unknown name: {refused}"),
+        "nrpe allowed by address: [OK - hello from nrpe] exit=0".to_string(),
+        format!("nrpe localhost no longer: {refused}"),
+    ] {
+        assert!(
+            ours.lines().any(|l| l == want),
+            "missing {want:?} in:\n{ours}"
+        );
+    }
+    for want in [
+        "daemon.debug nrpe[PID]: Connection refused by TCP wrapper",
+        "daemon.warning nrpe[PID]: refused connect from mon.example.org (127.0.0.6)",
+        "daemon.warning nrpe[PID]: refused connect from 127.0.0.7 (127.0.0.7)",
+        "daemon.warning nrpe[PID]: refused connect from 127.0.0.1 (127.0.0.1)",
+        "daemon.debug nrpe[PID]: Connection from 127.0.0.5 closed.",
+    ] {
+        assert!(
+            ours_log.lines().any(|l| l == want),
+            "missing {want:?} in:\n{ours_log}"
+        );
+    }
+    if common::require(common::have_debian(), "Debian's libwrap0") {
+        let (theirs, theirs_log) = in_namespace("nrpe-debian", &ns_args, &script, "", &[]);
+        let theirs_log = neutral(theirs_log);
+        let strip = |s: &str| {
+            s.lines()
+                .filter(|l| !l.starts_with("maps "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(theirs.contains("maps nrpe debian"), "{theirs}");
+        assert_eq!(strip(&theirs), strip(&ours), "clients see a difference");
+        assert_eq!(
+            theirs_log,
+            ours_log,
+            "syslog records differ:\n{}",
+            common::diff(&theirs_log, &ours_log)
+        );
+    }
 }

@@ -5,4 +5,5 @@ pub mod diag;
 pub mod getopt;
 pub mod inetcf;
 pub mod tcpd;
+pub mod tcpdchk;
 pub mod tcpdmatch;

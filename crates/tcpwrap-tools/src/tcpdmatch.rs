@@ -50,7 +50,7 @@ fn hostname_known(s: &[u8]) -> bool {
 
 /// `find_inet_addr` (§9.5): numeric first, then a name with its canonical
 /// name; warnings for unknown hosts and aliases.
-fn find_inet_addr(host: &[u8], r: &mut Reporter) -> Option<Vec<SocketAddr>> {
+pub(crate) fn find_inet_addr(host: &[u8], r: &mut Reporter) -> Option<Vec<SocketAddr>> {
     if let Some(f) = tcpwrap::sys::numeric_any(host) {
         return Some(addrs(&f));
     }

@@ -216,6 +216,37 @@ pub fn in_netgroup(group: &[u8], host: &[u8]) -> bool {
     unsafe { innetgr(g.as_ptr(), h.as_ptr(), std::ptr::null(), std::ptr::null()) == 1 }
 }
 
+/// Whether a netgroup exists and has at least one member entry
+/// (`setnetgrent`/`getnetgrent`, as tcpdchk checks `@group` patterns).
+pub fn netgroup_has_entries(group: &[u8]) -> bool {
+    unsafe extern "C" {
+        fn setnetgrent(netgroup: *const libc::c_char) -> libc::c_int;
+        fn getnetgrent(
+            host: *mut *mut libc::c_char,
+            user: *mut *mut libc::c_char,
+            domain: *mut *mut libc::c_char,
+        ) -> libc::c_int;
+        fn endnetgrent();
+    }
+    let Some(g) = cstring(group) else {
+        return false;
+    };
+    let (mut h, mut u, mut d) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    // SAFETY: g is NUL-terminated; the out pointers are valid; the
+    // enumeration is ended before returning. The netgroup iteration state is
+    // process-wide: callers are single-threaded tools.
+    unsafe {
+        setnetgrent(g.as_ptr());
+        let found = getnetgrent(&mut h, &mut u, &mut d) != 0;
+        endnetgrent();
+        found
+    }
+}
+
 /// uid and primary gid of a user (`getpwnam_r`).
 pub fn user_ids(name: &[u8]) -> Option<(u32, u32)> {
     let c = cstring(name)?;
