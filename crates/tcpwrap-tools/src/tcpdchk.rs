@@ -389,8 +389,8 @@ impl Chk<'_> {
                 return true;
             }
         };
-        let mut lines = LineReader::new(&data);
-        while let Some(l) = lines.next() {
+        let lines = LineReader::new(&data);
+        for l in lines {
             self.set_context(table, l.line);
             if !l.complete {
                 self.warn(b"missing newline or line too long".to_vec());
