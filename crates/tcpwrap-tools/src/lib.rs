@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod getopt;
 pub mod inetcf;
+pub mod json;
 pub mod tcpd;
 pub mod tcpdchk;
 pub mod tcpdmatch;

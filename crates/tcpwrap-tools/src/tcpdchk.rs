@@ -16,14 +16,28 @@ use tcpwrap::exec::SystemExecutor;
 use tcpwrap::resolver::{SystemAccounts, SystemNetgroups, SystemResolver};
 use tcpwrap_core::reader::LineReader;
 use tcpwrap_core::text::{atoi, dot_quad, eq_ci, split_at_bracket};
-use tcpwrap_core::{Ctx, Env, Offline, Reason, Request, RuleRef, Settings, Side};
+use tcpwrap_core::{Ctx, Env, Executor, NoExec, Offline, Reason, Request, RuleRef, Settings, Side};
 
 use crate::diag::Reporter;
 use crate::getopt::{Opt, getopt};
 use crate::inetcf::{self, Wrap};
+use crate::json::Value;
 use crate::tcpdmatch::find_inet_addr;
 
 const USAGE: &str = "usage: tcpdchk [-a] [-d] [-i inet_conf] [-v]\n\t-a: report rules with implicit \"ALLOW\" at end\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n\t-v: list all rules\n";
+
+/// Our long options, taken out of the argument list before Debian's
+/// option parsing (so `--help` stays an invalid option, as in Debian).
+fn take_long(args: &mut Vec<Vec<u8>>, name: &[u8]) -> bool {
+    let end = args.iter().position(|a| a == b"--").unwrap_or(args.len());
+    match args[..end].iter().position(|a| a == name) {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    }
+}
 
 /// Exit status when the tables hold an error that denies requests at run
 /// time (an option error, an unreadable or malformed hosts.deny, an
@@ -113,6 +127,8 @@ struct Chk<'a> {
     out: Vec<u8>,
     /// An error that denies requests at run time was found.
     denying_error: bool,
+    /// `--json`: the rules as checked (no listing on stdout).
+    json: Option<Vec<Value>>,
 }
 
 impl Chk<'_> {
@@ -428,7 +444,7 @@ impl Chk<'_> {
                 self.print_list(b"daemons:  ", sv_list);
             }
             self.check_daemon_list(sv_list);
-            if self.verbose > 0 {
+            if self.verbose > 0 && self.json.is_none() {
                 self.print_list(b"clients:  ", cl_list);
             }
             self.check_client_list(cl_list);
@@ -450,13 +466,22 @@ impl Chk<'_> {
                     if tcpwrap::sys::isatty(1) {
                         self.flush_out();
                     }
+                    // With --json, banners are not written to standard
+                    // output (it holds the report).
+                    let mut system = SystemExecutor::new();
+                    let mut none = NoExec;
+                    let exec: &mut dyn Executor = if self.json.is_some() {
+                        &mut none
+                    } else {
+                        &mut system
+                    };
                     let v = tcpwrap_core::process_options(
                         opts,
                         Some(pos),
                         req,
                         self.env,
                         settings,
-                        &mut SystemExecutor::new(),
+                        exec,
                     );
                     self.r.diagnostics(&v.diagnostics);
                     match v.reason {
@@ -484,8 +509,21 @@ impl Chk<'_> {
                     }
                 }
             }
-            if self.verbose > 0 {
-                let a: &[u8] = if verdict { b"granted" } else { b"denied" };
+            let a: &[u8] = if verdict { b"granted" } else { b"denied" };
+            if let Some(rules) = &mut self.json {
+                let list = |s: &[u8]| Value::Array(words(s, is_sep).map(Value::str).collect());
+                rules.push(Value::Object(vec![
+                    ("file", Value::str(table)),
+                    ("line", Value::Int(l.line.into())),
+                    ("daemons", list(sv_list)),
+                    ("clients", list(cl_list)),
+                    (
+                        "options",
+                        Value::opt_str(sh_cmd.map(tcpwrap_core::text::chop)),
+                    ),
+                    ("access", Value::str(a)),
+                ]));
+            } else if self.verbose > 0 {
                 self.out
                     .extend_from_slice(&[b"access:   ".as_slice(), a, b"\n"].concat());
             }
@@ -506,7 +544,8 @@ fn memchr_nl(s: &[u8], max: usize) -> usize {
 }
 
 pub fn main() -> i32 {
-    let args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
+    let mut args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
+    let json = take_long(&mut args, b"--json");
     let usage = |msg: Option<String>| {
         let mut e = std::io::stderr().lock();
         if let Some(m) = msg {
@@ -557,8 +596,33 @@ pub fn main() -> i32 {
         verbose,
         out: Vec::new(),
         denying_error: false,
+        json: json.then(Vec::new),
     };
+    c.r.record = json;
     let code = run(&mut c, &allow, &deny, inet_conf.as_deref());
+    if let Some(rules) = c.json.take() {
+        let report = Value::Object(vec![
+            ("tool", Value::str("tcpdchk")),
+            (
+                "inet_conf",
+                Value::opt_str((c.conf_name != b"(null)").then_some(&c.conf_name)),
+            ),
+            (
+                "tables",
+                Value::Array(vec![Value::str(&allow), Value::str(&deny)]),
+            ),
+            ("rules", Value::Array(rules)),
+            (
+                "diagnostics",
+                Value::Array(c.r.records.iter().map(crate::diag::to_json).collect()),
+            ),
+            ("denying_error", Value::Bool(c.denying_error)),
+            ("status", Value::Int(code.into())),
+        ]);
+        c.out.clear();
+        c.out.extend_from_slice(report.render().as_bytes());
+        c.out.push(b'\n');
+    }
     c.flush_out();
     code
 }
@@ -597,7 +661,7 @@ fn run(c: &mut Chk<'_>, allow: &[u8], deny: &[u8], inet_conf: Option<&[u8]>) -> 
             return 1;
         }
     };
-    if c.verbose > 0 {
+    if c.verbose > 0 && c.json.is_none() {
         let conf = c.conf_name.clone();
         c.out.extend_from_slice(
             &[

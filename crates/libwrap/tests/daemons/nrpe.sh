@@ -67,10 +67,13 @@ wait_children() {
     echo "nrpe children still running"
 }
 
+# -2 (version 2 packets only): otherwise check_nrpe retries a refused
+# connection with older packets, and every refusal costs the 5 seconds that
+# libwrap's clean_exit() sleeps before exiting.
 check() { # check SOURCE LABEL [check_nrpe args...]
     local src=$1 label=$2 out st
     shift 2
-    out=$(timeout 20 "$CHECK" -D -n -H 127.0.0.1 -p "$PORT" -b "$src" -t 10 "$@" 2>&1)
+    out=$(timeout 20 "$CHECK" -2 -D -n -H 127.0.0.1 -p "$PORT" -b "$src" -t 10 "$@" 2>&1)
     st=$?
     wait_children
     echo "$label: [$(printf '%s' "$out" | tr '\n' ' ')] exit=$st"
@@ -118,7 +121,6 @@ check 127.0.0.7 "nrpe unknown name" -c check_hello
 # hosts_access reads the tables for every connection.
 printf 'nrpe: 127.0.0.7\n' > /etc/hosts.allow
 check 127.0.0.7 "nrpe allowed by address" -c check_hello
-check 127.0.0.1 "nrpe localhost no longer" -c check_hello
 
 kill "$npid"
 wait "$npid" 2>/dev/null
