@@ -28,7 +28,7 @@ const USAGE: &str = "usage: tcpdchk [-a] [-d] [-i inet_conf] [-v]\n\t-a: report 
 
 /// Our long options, taken out of the argument list before Debian's
 /// option parsing (so `--help` stays an invalid option, as in Debian).
-fn take_long(args: &mut Vec<Vec<u8>>, name: &[u8]) -> bool {
+pub(crate) fn take_long(args: &mut Vec<Vec<u8>>, name: &[u8]) -> bool {
     let end = args.iter().position(|a| a == b"--").unwrap_or(args.len());
     match args[..end].iter().position(|a| a == name) {
         Some(i) => {

@@ -121,3 +121,48 @@ fn tcpdchk_json_reports_rules_diagnostics_and_status() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(query(&out, &["d['denying_error']"]), ["false"]);
 }
+
+#[test]
+fn tcpdmatch_json_reports_the_decision() {
+    if !can_run() {
+        return;
+    }
+    let (out, code) = run(
+        env!("CARGO_BIN_EXE_tcpdmatch"),
+        "sshd: 192.0.2.9 : severity auth.notice : deny\nsshd: 127.0.0.1\n",
+        "ALL: ALL\n",
+        &["-d", "--json", "sshd", "192.0.2.9"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let q = query(
+        &out,
+        &[
+            "len(d['requests'])",
+            "d['requests'][0]['access']",
+            "d['requests'][0]['rule']",
+            "[o['option'] for o in d['requests'][0]['options']]",
+            "d['requests'][0]['client_address']",
+            "d['requests'][0]['process']",
+        ],
+    );
+    assert_eq!(q[0], "1");
+    assert_eq!(q[1], "\"denied\"");
+    assert_eq!(q[2], "{\"file\": \"hosts.allow\", \"line\": 1}");
+    assert_eq!(q[3], "[\"severity\", \"deny\"]");
+    assert_eq!(q[4], "\"192.0.2.9\"");
+    assert_eq!(q[5], "\"sshd\"");
+    // No rule: default grant, no rule reported.
+    let (out, _) = run(
+        env!("CARGO_BIN_EXE_tcpdmatch"),
+        "",
+        "",
+        &["-d", "--json", "ftpd", "192.0.2.10"],
+    );
+    assert_eq!(
+        query(
+            &out,
+            &["d['requests'][0]['access']", "d['requests'][0]['rule']"]
+        ),
+        ["\"granted\"", "null"]
+    );
+}
