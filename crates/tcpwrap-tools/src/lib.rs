@@ -2,6 +2,7 @@
 //! these modules.
 
 pub mod diag;
+pub mod explain;
 pub mod getopt;
 pub mod inetcf;
 pub mod json;

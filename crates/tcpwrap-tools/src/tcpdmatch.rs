@@ -92,6 +92,8 @@ struct Tool<'a> {
     r: Reporter,
     /// `--json`: one report per request instead of the text lines.
     json: Option<Vec<Value>>,
+    /// `--explain`: every rule considered, with why.
+    explain: bool,
 }
 
 impl Tool<'_> {
@@ -140,7 +142,10 @@ impl Tool<'_> {
             ..Settings::default()
         };
         let (a, d) = (self.tables.load(&self.allow), self.tables.load(&self.deny));
+        let before = self.explain.then(|| req.clone());
         let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor::new());
+        let steps =
+            before.map(|b| crate::explain::explain([&self.allow, &self.deny], &b, self.env, &v));
         self.r.diagnostics(&v.diagnostics);
         let access: &[u8] = if !v.settings.dry_run {
             b"delegated"
@@ -150,13 +155,22 @@ impl Tool<'_> {
             b"denied"
         };
         if let Some(reports) = &mut self.json {
-            reports.push(json_report(req, &fields, access, &v));
+            let mut r = json_report(req, &fields, access, &v);
+            if let (Value::Object(m), Some(st)) = (&mut r, &steps) {
+                m.push(("explain", crate::explain::to_json(st)));
+            }
+            reports.push(r);
             return;
         }
         for l in lines {
             self.out.line(&l);
         }
         self.out.line(&[b"access:   ".as_slice(), access].concat());
+        if let Some(st) = &steps {
+            for l in crate::explain::render_text(st, &v) {
+                self.out.line(&l);
+            }
+        }
     }
 }
 
@@ -232,6 +246,7 @@ fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
 pub fn main() -> i32 {
     let mut args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
     let json = crate::tcpdchk::take_long(&mut args, b"--json");
+    let explain = crate::tcpdchk::take_long(&mut args, b"--explain");
     let usage = |msg: Option<String>| {
         let mut e = std::io::stderr().lock();
         if let Some(m) = msg {
@@ -279,6 +294,7 @@ pub fn main() -> i32 {
         },
         r: Reporter::new(),
         json: json.then(Vec::new),
+        explain,
     };
     t.r.record = json;
     let code = run(&mut t, &operands, inetcf.as_deref());

@@ -166,3 +166,60 @@ fn tcpdmatch_json_reports_the_decision() {
         ["\"granted\"", "null"]
     );
 }
+
+#[test]
+fn tcpdmatch_explain_walks_every_rule() {
+    if !can_run() {
+        return;
+    }
+    let allow = "ftpd: ALL\nsshd: 10.0.0.0/8\nbad line\nsshd: 192.0.2.9 : deny\nsshd: ALL\n";
+    let (out, _) = run(
+        env!("CARGO_BIN_EXE_tcpdmatch"),
+        allow,
+        "ALL: ALL\n",
+        &["-d", "--explain", "sshd", "192.0.2.9"],
+    );
+    let explain: Vec<&str> = out.lines().filter(|l| l.starts_with("explain:")).collect();
+    assert_eq!(
+        explain,
+        [
+            "explain:  hosts.allow line 1: ftpd: ALL",
+            "explain:    no match: the daemon list does not match",
+            "explain:  hosts.allow line 2: sshd: 10.0.0.0/8",
+            "explain:    no match: the daemon list matches, the client list does not",
+            "explain:  hosts.allow line 3: bad line",
+            "explain:    skipped: no \":\" separator",
+            "explain:  hosts.allow line 4: sshd: 192.0.2.9 : deny",
+            "explain:    MATCH: this rule decides",
+            "explain:    options: deny",
+            "explain:  hosts.allow line 5: sshd: ALL",
+            "explain:    not reached",
+            "explain:  hosts.deny line 1: ALL: ALL",
+            "explain:    not reached",
+        ]
+    );
+    // The same in JSON, and a default grant explained.
+    let (out, _) = run(
+        env!("CARGO_BIN_EXE_tcpdmatch"),
+        "ftpd: ALL\n",
+        "in.telnetd: ALL\n",
+        &["-d", "--json", "--explain", "sshd", "192.0.2.9"],
+    );
+    assert_eq!(
+        query(
+            &out,
+            &["[s['outcome'] for s in d['requests'][0]['explain']]"]
+        ),
+        ["[\"DaemonMismatch\", \"DaemonMismatch\"]"]
+    );
+    let (out, _) = run(
+        env!("CARGO_BIN_EXE_tcpdmatch"),
+        "",
+        "",
+        &["-d", "--explain", "sshd", "192.0.2.9"],
+    );
+    assert!(
+        out.contains("explain:  no rule matched: access is granted by default"),
+        "{out}"
+    );
+}
