@@ -6,6 +6,7 @@ pub mod explain;
 pub mod getopt;
 pub mod inetcf;
 pub mod json;
+pub mod lint;
 pub mod tcpd;
 pub mod tcpdchk;
 pub mod tcpdmatch;

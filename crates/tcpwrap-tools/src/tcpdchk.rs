@@ -546,6 +546,7 @@ fn memchr_nl(s: &[u8], max: usize) -> usize {
 pub fn main() -> i32 {
     let mut args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
     let json = take_long(&mut args, b"--json");
+    let lint_mode = take_long(&mut args, b"--lint");
     let usage = |msg: Option<String>| {
         let mut e = std::io::stderr().lock();
         if let Some(m) = msg {
@@ -576,6 +577,9 @@ pub fn main() -> i32 {
     }
     if !operands.is_empty() {
         return usage(None);
+    }
+    if lint_mode {
+        return run_lint(&allow, &deny, allow_check, json);
     }
     let files = CachedFiles::default();
     let env = Env {
@@ -625,6 +629,64 @@ pub fn main() -> i32 {
     }
     c.flush_out();
     code
+}
+
+/// `--lint`: the checks Debian lacks (crate::lint), each with file, line,
+/// column, a caret and a suggestion; JSON with `--json`. Exit status 2 when a
+/// finding is an error (the text denies or fails at run time), else 0.
+fn run_lint(allow: &[u8], deny: &[u8], implicit_allow: bool, json: bool) -> i32 {
+    use crate::lint::{self, LintOptions, LintTable, Severity, SystemLintEnv};
+    let mut findings = Vec::new();
+    let mut data: Vec<(Vec<u8>, tcpwrap_core::Which)> = Vec::new();
+    for (path, which) in [
+        (allow, tcpwrap_core::Which::Allow),
+        (deny, tcpwrap_core::Which::Deny),
+    ] {
+        match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(path))) {
+            Ok(d) => data.push((d, which)),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::EISDIR) =>
+            {
+                data.push((Vec::new(), which))
+            }
+            Err(e) => {
+                findings.push(lint::unreadable_table(
+                    path,
+                    which,
+                    &tcpwrap::sys::strerror(&e),
+                ));
+                data.push((Vec::new(), which));
+            }
+        }
+    }
+    let tables: Vec<LintTable<'_>> = data
+        .iter()
+        .zip([allow, deny])
+        .map(|((d, which), path)| LintTable {
+            path,
+            data: d,
+            which: *which,
+        })
+        .collect();
+    let opts = LintOptions {
+        implicit_allow,
+        ..LintOptions::default()
+    };
+    findings.extend(lint::lint(&tables, &opts, &SystemLintEnv));
+    let text = if json {
+        lint::render_json(&findings)
+    } else {
+        lint::render_text(&findings)
+    };
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes());
+    let _ = o.flush();
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        EXIT_DENYING_ERROR
+    } else {
+        0
+    }
 }
 
 fn run(c: &mut Chk<'_>, allow: &[u8], deny: &[u8], inet_conf: Option<&[u8]>) -> i32 {

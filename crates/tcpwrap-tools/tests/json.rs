@@ -223,3 +223,28 @@ fn tcpdmatch_explain_walks_every_rule() {
         "{out}"
     );
 }
+
+#[test]
+fn tcpdchk_lint_mode() {
+    if !can_run() {
+        return;
+    }
+    let (out, code) = run(
+        env!("CARGO_BIN_EXE_tcpdchk"),
+        "sshd: 3ffe:505:2::1\n",
+        "ALL: ALL\n",
+        &["-d", "--lint", "--json"],
+    );
+    assert_eq!(code, 2, "an error finding: {out}");
+    assert_eq!(
+        query(&out, &["[(f['code'], f['line'], f['column']) for f in d]"]),
+        ["[[\"ipv6-without-brackets\", 1, 7]]"]
+    );
+    let (out, code) = run(
+        env!("CARGO_BIN_EXE_tcpdchk"),
+        "sshd: [3ffe:505:2::1]\n",
+        "ALL: ALL\n",
+        &["-d", "--lint"],
+    );
+    assert_eq!((out.as_str(), code), ("", 0));
+}
