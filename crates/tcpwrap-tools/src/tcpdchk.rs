@@ -24,7 +24,8 @@ use crate::inetcf::{self, Wrap};
 use crate::json::Value;
 use crate::tcpdmatch::find_inet_addr;
 
-const USAGE: &str = "usage: tcpdchk [-a] [-d] [-i inet_conf] [-v]\n\t-a: report rules with implicit \"ALLOW\" at end\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n\t-v: list all rules\n";
+/// The usage text after "usage: ARGV0" (Debian prints argv[0] as typed).
+const USAGE: &str = " [-a] [-d] [-i inet_conf] [-v]\n\t-a: report rules with implicit \"ALLOW\" at end\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n\t-v: list all rules\n";
 
 /// Our long options, taken out of the argument list before Debian's
 /// option parsing (so `--help` stays an invalid option, as in Debian).
@@ -544,7 +545,12 @@ fn memchr_nl(s: &[u8], max: usize) -> usize {
 }
 
 pub fn main() -> i32 {
-    let mut args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
+    let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+    let argv0 = if args.is_empty() {
+        b"tcpdchk".to_vec()
+    } else {
+        args.remove(0)
+    };
     let json = take_long(&mut args, b"--json");
     let lint_mode = take_long(&mut args, b"--lint");
     let usage = |msg: Option<String>| {
@@ -552,10 +558,10 @@ pub fn main() -> i32 {
         if let Some(m) = msg {
             let _ = writeln!(e, "{m}");
         }
-        let _ = e.write_all(USAGE.as_bytes());
+        let _ = write!(e, "usage: {}{USAGE}", String::from_utf8_lossy(&argv0));
         1
     };
-    let (opts, operands) = match getopt("tcpdchk", &args, "adi:v") {
+    let (opts, operands) = match getopt(&String::from_utf8_lossy(&argv0), &args, "adi:v") {
         Ok(x) => x,
         Err(m) => return usage(Some(m)),
     };

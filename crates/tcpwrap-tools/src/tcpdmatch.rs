@@ -16,7 +16,8 @@ use crate::getopt::{Opt, getopt};
 use crate::inetcf::{self, Wrap};
 use crate::json::Value;
 
-const USAGE: &str = "usage: tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n";
+/// The usage text after "usage: ARGV0" (Debian prints argv[0] as typed).
+const USAGE: &str = " [-d] [-i inet_conf] daemon[@host] [user@]host\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n";
 
 /// Standard output as the original's stdio: fully buffered unless it is a
 /// terminal (banners are written directly to descriptor 1 meanwhile).
@@ -143,7 +144,15 @@ impl Tool<'_> {
         };
         let (a, d) = (self.tables.load(&self.allow), self.tables.load(&self.deny));
         let before = self.explain.then(|| req.clone());
-        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor::new());
+        // With --json, banners are not written to standard output (it holds
+        // the report).
+        let (mut system, mut none) = (SystemExecutor::new(), tcpwrap_core::NoExec);
+        let exec: &mut dyn tcpwrap_core::Executor = if self.json.is_some() {
+            &mut none
+        } else {
+            &mut system
+        };
+        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, exec);
         let steps =
             before.map(|b| crate::explain::explain([&self.allow, &self.deny], &b, self.env, &v));
         self.r.diagnostics(&v.diagnostics);
@@ -244,7 +253,12 @@ fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
 }
 
 pub fn main() -> i32 {
-    let mut args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
+    let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+    let argv0 = if args.is_empty() {
+        b"tcpdmatch".to_vec()
+    } else {
+        args.remove(0)
+    };
     let json = crate::tcpdchk::take_long(&mut args, b"--json");
     let explain = crate::tcpdchk::take_long(&mut args, b"--explain");
     let usage = |msg: Option<String>| {
@@ -252,10 +266,10 @@ pub fn main() -> i32 {
         if let Some(m) = msg {
             let _ = writeln!(e, "{m}");
         }
-        let _ = e.write_all(USAGE.as_bytes());
+        let _ = write!(e, "usage: {}{USAGE}", String::from_utf8_lossy(&argv0));
         1
     };
-    let (opts, operands) = match getopt("tcpdmatch", &args, "di:") {
+    let (opts, operands) = match getopt(&String::from_utf8_lossy(&argv0), &args, "di:") {
         Ok(x) => x,
         Err(m) => return usage(Some(m)),
     };
