@@ -4,13 +4,14 @@
 //! hosts.allow and hosts.deny with their options, and execs the daemon or
 //! refuses.
 
-use std::net::SocketAddr;
 use std::os::unix::ffi::OsStringExt;
 
 use tcpwrap::exec::SystemExecutor;
 use tcpwrap::sys::{self, sock, strerror, syslog};
 use tcpwrap::{Checker, Revalidate, Settings};
 use tcpwrap_core::{Ctx, Decision, Request, Side};
+
+use crate::endpoint::{Transport, sock_host};
 
 /// Where a daemon named without a path lives (Debian's `REAL_DAEMON_DIR`).
 pub const REAL_DAEMON_DIR: &[u8] = b"/usr/sbin";
@@ -52,22 +53,8 @@ impl Daemon {
     }
 }
 
-/// How the client's address was found (§6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    /// `getpeername` worked: a connected stream.
-    Stream,
-    /// It did not: a datagram socket (the pending datagram is discarded on
-    /// refusal), whether or not the peek found a sender.
-    Datagram,
-}
-
 fn log(priority: i32, message: &[u8]) {
     syslog::log(priority, message);
-}
-
-fn warn(message: &[u8]) {
-    log(libc::LOG_ERR, &[b"warning: ", message].concat());
 }
 
 /// `clean_exit()`: discard a pending datagram, wait, exit 0.
@@ -77,43 +64,6 @@ fn clean_exit(transport: Transport) -> ! {
     }
     std::thread::sleep(std::time::Duration::from_secs(CLEAN_EXIT_DELAY));
     std::process::exit(0)
-}
-
-/// `sock_host()`: the endpoints of descriptor 0.
-fn endpoints(req: &mut Request) -> Transport {
-    let client: Option<SocketAddr>;
-    let transport = match sock::peer_name(FD) {
-        Ok(n) => {
-            client = n.addr;
-            Transport::Stream
-        }
-        Err(_) => match sock::peek_sender(FD) {
-            Ok(n) => {
-                client = n.addr;
-                Transport::Datagram
-            }
-            Err(e) => {
-                warn(format!("can't get client address: {}", strerror(&e)).as_bytes());
-                req.datagram = true;
-                return Transport::Datagram;
-            }
-        },
-    };
-    req.datagram = transport == Transport::Datagram;
-    req.client.sin = client;
-    match sock::sock_name(FD) {
-        Ok(n) => {
-            req.server.sin = n.addr;
-            if n.family == libc::AF_UNIX {
-                // The C library's numeric form of a local-socket address
-                // (D3: the host names stay unknown).
-                req.set_client_addr(b"localhost");
-                req.set_server_addr(b"localhost");
-            }
-        }
-        Err(e) => warn(format!("getsockname: {}", strerror(&e)).as_bytes()),
-    }
-    transport
 }
 
 /// The scan of the original `fix_options()`: whether the option list holds
@@ -239,7 +189,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     req.set_daemon(daemon.name());
     req.fd = FD;
     req.sock_methods = true;
-    let transport = endpoints(&mut req);
+    let transport = sock_host(&mut req, FD);
 
     // One check per process: nothing to cache, so no change notification.
     let checker = Checker::system().revalidate(Revalidate::Stat);

@@ -8,6 +8,7 @@ use std::os::fd::RawFd;
 
 use tcpwrap_core::{Family, Forward};
 
+pub mod finger;
 pub mod notify;
 pub mod sock;
 
