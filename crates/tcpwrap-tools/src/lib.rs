@@ -2,18 +2,13 @@
 //! these modules.
 
 pub mod diag;
-<<<<<<< HEAD
+pub mod endpoint;
 pub mod explain;
 pub mod getopt;
 pub mod inetcf;
 pub mod json;
 pub mod lint;
-=======
-pub mod endpoint;
-pub mod getopt;
-pub mod inetcf;
 pub mod safe_finger;
->>>>>>> tryfrom
 pub mod tcpd;
 pub mod tcpdchk;
 pub mod tcpdmatch;
