@@ -865,11 +865,15 @@ def inner_main(cfg_path):
         if os.path.lexists(p):
             os.unlink(p)
         put_file(p, src="/run/tw/twsvc", mode=0o644)
-    # users for the NRPE seed
-    with open("/etc/passwd", "a") as f:
-        f.write("nagios:x:9000:9000:nagios:/nonexistent:/usr/sbin/nologin\n")
-    with open("/etc/group", "a") as f:
-        f.write("nagios:x:9000:\n")
+    # users for the NRPE seed: our own nagios entry replaces one the machine
+    # may have (nagios-nrpe-server creates a system user), so ids are stable
+    for path, entry in (("/etc/passwd", "nagios:x:9000:9000:nagios:/nonexistent:/usr/sbin/nologin\n"),
+                        ("/etc/group", "nagios:x:9000:\n")):
+        with open(path) as f:
+            kept = [l for l in f if not l.startswith("nagios:")]
+        with open(path, "w") as f:
+            f.writelines(kept)
+            f.write(entry)
     # scenario files (absolute paths under files/)
     for dest, src in sorted(cfg["files"].items()):
         if not any(dest.startswith(r + "/") for r in ["/etc", "/usr/local", "/usr/sbin", "/run/tw"] + EFFECT_DIRS):
