@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, unit and integration tests, the golden
-# tests against Debian's tcpdmatch and the differential test against
-# Debian's libwrap. Installs the Debian packages the tests use.
+# tests against Debian's tcpdmatch, the differential test against
+# Debian's libwrap and tcpd under real inetd/xinetd. Installs the Debian
+# packages the tests use.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 need=()
-for p in tcpd libwrap0-dev gcc python3 util-linux; do
+for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,3 +20,13 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --quiet
+
+# tcpd end to end: Debian's openbsd-inetd and xinetd start our tcpd in a
+# private network and mount namespace; every scenario's decisions, syslog
+# records and client bytes must equal those captured from Debian's tcpd
+# (tests/tcpd/README.md).
+bash tests/tcpd/setup.sh --quiet
+cargo build --quiet -p tcpwrap-tools --bin tcpd
+target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+tests/tcpd/run.sh --tcpd "$target/debug/tcpd" -j 4

@@ -251,6 +251,67 @@ pub fn check_tables<'t>(
     }
 }
 
+/// Run an option string outside a table scan: the original's
+/// `process_options()`, as tcpdchk and applications call it. `position` is
+/// the diagnostic context (`FILE, line N:`) in effect. The verdict's reason
+/// tells how the options ended: [`Reason::AllowOption`],
+/// [`Reason::DenyOption`], [`Reason::OptionError`], [`Reason::Exit`] (the
+/// original would exit), or [`Reason::NoMatch`] when they ran to the end
+/// (decision Grant). `rule` is `None`; `context` is the position when the
+/// options ended early.
+pub fn process_options(
+    options: &[u8],
+    position: Option<RuleRef>,
+    req: &mut Request,
+    env: Env<'_>,
+    settings: Settings,
+    exec: &mut dyn Executor,
+) -> Verdict {
+    let mut ctx = Ctx::new(env);
+    ctx.rfc931_timeout = settings.rfc931_timeout;
+    ctx.deny_severity = settings.deny_severity;
+    ctx.position = position.map(|r| (r.file, r.line));
+    let mut ev = Eval {
+        req,
+        ctx,
+        settings,
+        exec,
+        options: Vec::new(),
+        aclexec_failed: false,
+        twist: None,
+    };
+    let (decision, reason) = ev
+        .run_options(options, 0)
+        .unwrap_or((Decision::Grant, Reason::NoMatch));
+    let mut settings = ev.settings;
+    settings.rfc931_timeout = ev.ctx.rfc931_timeout;
+    let context = if reason == Reason::NoMatch {
+        None
+    } else {
+        ev.ctx
+            .position
+            .take()
+            .map(|(file, line)| RuleRef { file, line })
+    };
+    let reason = if ev.twist.is_some() && reason == Reason::NoMatch {
+        Reason::Twist
+    } else {
+        reason
+    };
+    Verdict {
+        decision,
+        reason,
+        rule: None,
+        options: ev.options,
+        lookups: ev.ctx.lookups,
+        diagnostics: ev.ctx.diagnostics,
+        settings,
+        twist: ev.twist,
+        exit: reason == Reason::Exit,
+        context,
+    }
+}
+
 impl<'a, 'e> Eval<'a, 'e> {
     fn scan(&mut self, table: TableRef<'_>) -> Flow {
         let t = match table {

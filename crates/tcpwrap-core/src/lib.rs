@@ -37,7 +37,8 @@ pub use env::{
 };
 pub use eval::{
     Decision, OptionRun, Reason, RuleRef, Settings, TableRef, Verdict, Which, check, check_tables,
+    process_options,
 };
 pub use exec::{Action, Executor, NoExec, Outcome};
-pub use request::{Request, Side};
+pub use request::{EndpointHooks, Hooks, Request, Side};
 pub use table::Table;

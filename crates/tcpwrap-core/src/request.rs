@@ -2,7 +2,9 @@
 //! attribute computed at most once and only when a pattern, an option or an
 //! expansion needs it.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use crate::ctx::{Ctx, LookupKind};
 use crate::env::Family;
@@ -46,6 +48,38 @@ impl Endpoint {
     }
 }
 
+/// Name and address methods supplied by the embedding program, replacing the
+/// built-in socket methods (the C library's per-request `hostname` and
+/// `hostaddr` function pointers). Each is called at most once per endpoint,
+/// when the value is first needed; the value returned is cached (truncated
+/// to [`FIELD_MAX`]). The request passed is the current state, so that the
+/// method can see values cached or rewritten so far.
+pub trait EndpointHooks: Send + Sync {
+    /// The printable address of `side`.
+    fn addr(&self, side: Side, req: &Request, ctx: &mut Ctx<'_>) -> Vec<u8>;
+    /// The host name of `side` ("unknown" or "paranoid" when not known).
+    fn name(&self, side: Side, req: &Request, ctx: &mut Ctx<'_>) -> Vec<u8>;
+}
+
+/// A shared [`EndpointHooks`] object. Two are equal when they are the same
+/// object.
+#[derive(Clone)]
+pub struct Hooks(pub Arc<dyn EndpointHooks>);
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hooks(..)")
+    }
+}
+
+impl PartialEq for Hooks {
+    fn eq(&self, other: &Hooks) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Hooks {}
+
 /// A connection request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -61,6 +95,9 @@ pub struct Request {
     /// Whether names and addresses may be computed from the socket
     /// addresses (the original's `sock_methods`).
     pub sock_methods: bool,
+    /// Methods of the embedding program; when set they replace the socket
+    /// methods for names and addresses.
+    pub hooks: Option<Hooks>,
 }
 
 impl Default for Request {
@@ -81,6 +118,7 @@ impl Request {
             server: Endpoint::default(),
             datagram: false,
             sock_methods: false,
+            hooks: None,
         }
     }
 
@@ -166,6 +204,12 @@ impl Request {
 
     /// `eval_hostaddr`: the printable address or "unknown".
     pub fn addr(&mut self, side: Side, ctx: &mut Ctx<'_>) -> &[u8] {
+        if self.endpoint(side).addr.is_none() {
+            if let Some(h) = self.hooks.clone() {
+                let v = h.0.addr(side, self, ctx);
+                self.endpoint_mut(side).addr = Some(truncated(&v));
+            }
+        }
         let methods = self.sock_methods;
         let ep = self.endpoint_mut(side);
         if ep.addr.is_none() {
@@ -180,6 +224,12 @@ impl Request {
 
     /// `eval_hostname`: the verified name, "unknown" or "paranoid".
     pub fn name(&mut self, side: Side, ctx: &mut Ctx<'_>) -> &[u8] {
+        if self.endpoint(side).name.is_none() {
+            if let Some(h) = self.hooks.clone() {
+                let v = h.0.name(side, self, ctx);
+                self.endpoint_mut(side).name = Some(truncated(&v));
+            }
+        }
         let methods = self.sock_methods;
         let ep = self.endpoint_mut(side);
         if ep.name.is_none() {
@@ -270,6 +320,13 @@ impl Request {
             .into_bytes()
     }
 
+    /// Verified host name of a socket address (§6.2): reverse look-up,
+    /// then forward verification; "unknown" or "paranoid" when it fails,
+    /// with the original's warnings in `ctx`.
+    pub fn verified_name(sa: SocketAddr, ctx: &mut Ctx<'_>) -> Vec<u8> {
+        verified_name(sa, ctx)
+    }
+
     /// Replace a cached field by its sanitised form (in place, as `%`
     /// expansion does in the original).
     pub(crate) fn replace_field(&mut self, field: Field, v: Vec<u8>) {
@@ -340,9 +397,13 @@ fn verified_name(sa: SocketAddr, ctx: &mut Ctx<'_>) -> Vec<u8> {
         _ => false,
     });
     if !found {
+        // getnameinfo(NI_NUMERICHOST) of the de-mapped address: a scoped
+        // (link-local) address carries its interface, `fe80::5%eth0`.
         let numeric = match ip {
-            IpAddr::V4(a) => crate::text::fmt_v4(a),
-            IpAddr::V6(a) => crate::text::fmt_v6(a),
+            IpAddr::V4(a) => resolver.numeric(&SocketAddr::new(IpAddr::V4(a), 0)),
+            IpAddr::V6(a) => {
+                resolver.numeric(&SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, scope)))
+            }
         };
         let canon = fwd.canonical.as_deref().unwrap_or(b"");
         let mut m = b"host name/address mismatch: ".to_vec();

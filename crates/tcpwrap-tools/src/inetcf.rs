@@ -180,6 +180,8 @@ pub fn inet_cfg(
     let (name, data) = match conf {
         Some(c) => match std::fs::read(Path::new(OsStr::from_bytes(c))) {
             Ok(d) => (c.to_vec(), d),
+            // fopen() of a directory works; reading it gives nothing.
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => (c.to_vec(), Vec::new()),
             Err(e) => return Err((c.to_vec(), e)),
         },
         None => {

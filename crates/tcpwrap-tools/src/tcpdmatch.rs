@@ -14,8 +14,10 @@ use tcpwrap_core::{Ctx, Env, Forward, Offline, Request, Settings, Side};
 use crate::diag::Reporter;
 use crate::getopt::{Opt, getopt};
 use crate::inetcf::{self, Wrap};
+use crate::json::Value;
 
-const USAGE: &str = "usage: tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n";
+/// The usage text after "usage: ARGV0" (Debian prints argv[0] as typed).
+const USAGE: &str = " [-d] [-i inet_conf] daemon[@host] [user@]host\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n";
 
 /// Standard output as the original's stdio: fully buffered unless it is a
 /// terminal (banners are written directly to descriptor 1 meanwhile).
@@ -50,7 +52,7 @@ fn hostname_known(s: &[u8]) -> bool {
 
 /// `find_inet_addr` (§9.5): numeric first, then a name with its canonical
 /// name; warnings for unknown hosts and aliases.
-fn find_inet_addr(host: &[u8], r: &mut Reporter) -> Option<Vec<SocketAddr>> {
+pub(crate) fn find_inet_addr(host: &[u8], r: &mut Reporter) -> Option<Vec<SocketAddr>> {
     if let Some(f) = tcpwrap::sys::numeric_any(host) {
         return Some(addrs(&f));
     }
@@ -89,6 +91,10 @@ struct Tool<'a> {
     deny: Vec<u8>,
     out: Out,
     r: Reporter,
+    /// `--json`: one report per request instead of the text lines.
+    json: Option<Vec<Value>>,
+    /// `--explain`: every rule considered, with why.
+    explain: bool,
 }
 
 impl Tool<'_> {
@@ -96,20 +102,40 @@ impl Tool<'_> {
     fn report(&mut self, req: &mut Request) {
         let mut ctx = Ctx::new(self.env);
         let mut lines: Vec<Vec<u8>> = Vec::new();
-        let mut show = |label: &str, v: &[u8]| {
+        let mut fields: Vec<(&'static str, Vec<u8>)> = Vec::new();
+        let mut show = |label: &str, key: &'static str, v: &[u8]| {
+            fields.push((key, v.to_vec()));
             if !eq_ci(v, b"unknown") {
                 lines.push([label.as_bytes(), v].concat());
             }
         };
-        show("client:   hostname ", req.name(Side::Client, &mut ctx));
-        show("client:   address  ", req.addr(Side::Client, &mut ctx));
-        show("client:   username ", req.user(&mut ctx));
-        show("server:   hostname ", req.name(Side::Server, &mut ctx));
-        show("server:   address  ", req.addr(Side::Server, &mut ctx));
+        show(
+            "client:   hostname ",
+            "client_hostname",
+            req.name(Side::Client, &mut ctx),
+        );
+        show(
+            "client:   address  ",
+            "client_address",
+            req.addr(Side::Client, &mut ctx),
+        );
+        show("client:   username ", "client_username", req.user(&mut ctx));
+        show(
+            "server:   hostname ",
+            "server_hostname",
+            req.name(Side::Server, &mut ctx),
+        );
+        show(
+            "server:   address  ",
+            "server_address",
+            req.addr(Side::Server, &mut ctx),
+        );
         lines.push([b"server:   process  ".as_slice(), req.daemon()].concat());
         self.r.diagnostics(&ctx.diagnostics);
-        for l in lines {
-            self.out.line(&l);
+        if self.json.is_none() {
+            for l in lines.drain(..) {
+                self.out.line(&l);
+            }
         }
         let settings = Settings {
             dry_run: true,
@@ -117,7 +143,18 @@ impl Tool<'_> {
             ..Settings::default()
         };
         let (a, d) = (self.tables.load(&self.allow), self.tables.load(&self.deny));
-        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, &mut SystemExecutor);
+        let before = self.explain.then(|| req.clone());
+        // With --json, banners are not written to standard output (it holds
+        // the report).
+        let (mut system, mut none) = (SystemExecutor::new(), tcpwrap_core::NoExec);
+        let exec: &mut dyn tcpwrap_core::Executor = if self.json.is_some() {
+            &mut none
+        } else {
+            &mut system
+        };
+        let v = tcpwrap::check_loaded(&a, &d, req, self.env, settings, exec);
+        let steps =
+            before.map(|b| crate::explain::explain([&self.allow, &self.deny], &b, self.env, &v));
         self.r.diagnostics(&v.diagnostics);
         let access: &[u8] = if !v.settings.dry_run {
             b"delegated"
@@ -126,8 +163,81 @@ impl Tool<'_> {
         } else {
             b"denied"
         };
+        if let Some(reports) = &mut self.json {
+            let mut r = json_report(req, &fields, access, &v);
+            if let (Value::Object(m), Some(st)) = (&mut r, &steps) {
+                m.push(("explain", crate::explain::to_json(st)));
+            }
+            reports.push(r);
+            return;
+        }
+        for l in lines {
+            self.out.line(&l);
+        }
         self.out.line(&[b"access:   ".as_slice(), access].concat());
+        if let Some(st) = &steps {
+            for l in crate::explain::render_text(st, &v) {
+                self.out.line(&l);
+            }
+        }
     }
+}
+
+/// The `--json` report of one request.
+fn json_report(
+    req: &Request,
+    fields: &[(&'static str, Vec<u8>)],
+    access: &[u8],
+    v: &tcpwrap_core::Verdict,
+) -> Value {
+    let mut m: Vec<(&'static str, Value)> =
+        fields.iter().map(|(k, x)| (*k, Value::str(x))).collect();
+    m.push(("process", Value::str(req.daemon())));
+    m.push(("access", Value::str(access)));
+    m.push(("reason", Value::str(format!("{:?}", v.reason))));
+    m.push((
+        "rule",
+        v.rule.as_ref().map_or(Value::Null, |r| {
+            Value::Object(vec![
+                ("file", Value::str(&*r.file)),
+                ("line", Value::Int(r.line.into())),
+            ])
+        }),
+    ));
+    m.push((
+        "options",
+        Value::Array(
+            v.options
+                .iter()
+                .map(|o| {
+                    Value::Object(vec![
+                        ("option", Value::str(&o.key)),
+                        ("value", Value::opt_str(o.value.as_ref())),
+                    ])
+                })
+                .collect(),
+        ),
+    ));
+    m.push((
+        "lookups",
+        Value::Array(
+            v.lookups
+                .iter()
+                .map(|l| {
+                    Value::Object(vec![
+                        ("kind", Value::str(format!("{:?}", l.kind))),
+                        ("subject", Value::str(&l.subject)),
+                        ("result", Value::str(&l.result)),
+                    ])
+                })
+                .collect(),
+        ),
+    ));
+    m.push((
+        "diagnostics",
+        Value::Array(v.diagnostics.iter().map(crate::diag::to_json).collect()),
+    ));
+    Value::Object(m)
 }
 
 /// Force the name look-up of an endpoint whose socket address was just set,
@@ -143,16 +253,23 @@ fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
 }
 
 pub fn main() -> i32 {
-    let args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
+    let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+    let argv0 = if args.is_empty() {
+        b"tcpdmatch".to_vec()
+    } else {
+        args.remove(0)
+    };
+    let json = crate::tcpdchk::take_long(&mut args, b"--json");
+    let explain = crate::tcpdchk::take_long(&mut args, b"--explain");
     let usage = |msg: Option<String>| {
         let mut e = std::io::stderr().lock();
         if let Some(m) = msg {
             let _ = writeln!(e, "{m}");
         }
-        let _ = e.write_all(USAGE.as_bytes());
+        let _ = write!(e, "usage: {}{USAGE}", String::from_utf8_lossy(&argv0));
         1
     };
-    let (opts, operands) = match getopt("tcpdmatch", &args, "di:") {
+    let (opts, operands) = match getopt(&String::from_utf8_lossy(&argv0), &args, "di:") {
         Ok(x) => x,
         Err(m) => return usage(Some(m)),
     };
@@ -190,8 +307,24 @@ pub fn main() -> i32 {
             tty: tcpwrap::sys::isatty(1),
         },
         r: Reporter::new(),
+        json: json.then(Vec::new),
+        explain,
     };
+    t.r.record = json;
     let code = run(&mut t, &operands, inetcf.as_deref());
+    if let Some(reports) = t.json.take() {
+        let report = Value::Object(vec![
+            ("tool", Value::str("tcpdmatch")),
+            ("requests", Value::Array(reports)),
+            (
+                "diagnostics",
+                Value::Array(t.r.records.iter().map(crate::diag::to_json).collect()),
+            ),
+            ("status", Value::Int(code.into())),
+        ]);
+        t.out.buf.clear();
+        t.out.line(report.render().as_bytes());
+    }
     t.out.flush();
     code
 }

@@ -3,6 +3,10 @@
 //! read from, so a file replaced between the check and the read is never
 //! paired with stale contents. Files that are not regular files (FIFOs,
 //! devices) are read every time and never cached.
+//!
+//! A cached value is confirmed before each use either by change notification
+//! ([`Revalidate::Notify`], the default: see [`crate::watch`]) or by a
+//! `stat()` of the path ([`Revalidate::Stat`]).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -11,6 +15,7 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tcpwrap_core::{FileContent, PatternFiles, Table};
@@ -86,40 +91,113 @@ fn read_all(mut f: File, size: u64) -> Result<Vec<u8>, String> {
     }
 }
 
+/// How a cached value is confirmed to be current before it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Revalidate {
+    /// Change notification (see [`crate::watch`]): no system call on the
+    /// hot path except one non-blocking `read()` of the notification queue;
+    /// a `stat()` where notification cannot be trusted. The default.
+    #[default]
+    Notify,
+    /// A `stat()` of the path before every use, as in earlier versions: for
+    /// setups [`crate::watch`] cannot follow (file systems mounted over the
+    /// table's directory at run time).
+    Stat,
+}
+
+/// Stamp value meaning "not confirmed by notification".
+const UNCONFIRMED: u64 = u64::MAX;
+
 /// Values derived from files, each kept with the identity of the file it
 /// came from.
 #[derive(Debug)]
 struct ByIdentity<T> {
     map: RwLock<HashMap<Vec<u8>, Cached<T>>>,
+    revalidate: Revalidate,
+    counters: Counters,
+}
+
+/// What a cache did so far (for tests and diagnostics).
+#[derive(Debug, Default)]
+struct Counters {
+    stats: AtomicU64,
+    reads: AtomicU64,
+}
+
+/// A snapshot of a cache's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheCounters {
+    /// `stat()` calls made to confirm cached values.
+    pub stats: u64,
+    /// Files read (and compiled, for tables).
+    pub reads: u64,
 }
 
 #[derive(Debug)]
 struct Cached<T> {
     id: FileId,
     value: T,
+    /// The notification stamp observed before the identity was last
+    /// confirmed (by `open` + `fstat` or by `stat`).
+    confirmed: AtomicU64,
 }
 
 impl<T> Default for ByIdentity<T> {
     fn default() -> Self {
         ByIdentity {
             map: RwLock::new(HashMap::new()),
+            revalidate: Revalidate::default(),
+            counters: Counters::default(),
         }
     }
 }
 
+/// A cache miss, with the stamp observed before it (to store with the value
+/// the caller derives next).
+struct Miss(u64);
+
 impl<T: Clone> ByIdentity<T> {
-    /// The cached value when `stat(path)` shows the file unchanged: one
-    /// system call on the hot path, the file is not opened.
-    fn fresh(&self, path: &[u8]) -> Option<T> {
-        let m = std::fs::metadata(Path::new(OsStr::from_bytes(path))).ok()?;
+    fn with(revalidate: Revalidate) -> Self {
+        ByIdentity {
+            map: RwLock::new(HashMap::new()),
+            revalidate,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The cached value when it is known to be current: by an unchanged
+    /// notification stamp (no system call but the queue read), else by
+    /// `stat(path)` showing the same identity (the file is not opened).
+    fn fresh(&self, path: &[u8]) -> Result<T, Miss> {
+        let stamp = match self.revalidate {
+            Revalidate::Notify => crate::watch::observe(path).unwrap_or(UNCONFIRMED),
+            Revalidate::Stat => UNCONFIRMED,
+        };
+        if stamp != UNCONFIRMED {
+            if let Some(v) = self.map.read().ok().and_then(|map| {
+                map.get(path)
+                    .filter(|c| c.confirmed.load(Ordering::Acquire) == stamp)
+                    .map(|c| c.value.clone())
+            }) {
+                return Ok(v);
+            }
+        }
+        self.counters.stats.fetch_add(1, Ordering::Relaxed);
+        let Ok(m) = std::fs::metadata(Path::new(OsStr::from_bytes(path))) else {
+            return Err(Miss(stamp));
+        };
         if !m.file_type().is_file() {
-            return None;
+            return Err(Miss(stamp));
         }
         let id = FileId::of(&m);
-        let map = self.map.read().ok()?;
-        map.get(path)
-            .filter(|c| c.id == id)
-            .map(|c| c.value.clone())
+        let map = self.map.read().map_err(|_| Miss(stamp))?;
+        match map.get(path).filter(|c| c.id == id) {
+            Some(c) => {
+                c.confirmed.store(stamp, Ordering::Release);
+                Ok(c.value.clone())
+            }
+            None => Err(Miss(stamp)),
+        }
     }
 
     /// The value for an opened file: from the cache when the identity is
@@ -129,6 +207,7 @@ impl<T: Clone> ByIdentity<T> {
     fn get(
         &self,
         path: &[u8],
+        miss: Miss,
         f: File,
         m: &Metadata,
         make: impl FnOnce(Vec<u8>, Option<T>) -> T,
@@ -138,9 +217,10 @@ impl<T: Clone> ByIdentity<T> {
         let mut stale = None;
         if regular {
             if let Some(c) = self.map.read().ok().as_ref().and_then(|map| {
-                map.get(path)
-                    .filter(|c| c.id == id)
-                    .map(|c| c.value.clone())
+                map.get(path).filter(|c| c.id == id).map(|c| {
+                    c.confirmed.store(miss.0, Ordering::Release);
+                    c.value.clone()
+                })
             }) {
                 return Ok(c);
             }
@@ -155,6 +235,7 @@ impl<T: Clone> ByIdentity<T> {
                 .and_then(|mut map| map.remove(path))
                 .map(|c| c.value);
         }
+        self.counters.reads.fetch_add(1, Ordering::Relaxed);
         let data = read_all(f, if regular { m.len() } else { 0 })?;
         let value = make(data, stale);
         if regular {
@@ -164,6 +245,7 @@ impl<T: Clone> ByIdentity<T> {
                     Cached {
                         id,
                         value: value.clone(),
+                        confirmed: AtomicU64::new(miss.0),
                     },
                 );
             }
@@ -174,6 +256,13 @@ impl<T: Clone> ByIdentity<T> {
     fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
             m.clear();
+        }
+    }
+
+    fn counters(&self) -> CacheCounters {
+        CacheCounters {
+            stats: self.counters.stats.load(Ordering::Relaxed),
+            reads: self.counters.reads.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,11 +286,19 @@ impl TableCache {
         Self::default()
     }
 
+    /// A cache that confirms tables as `revalidate` says.
+    pub fn with(revalidate: Revalidate) -> Self {
+        TableCache {
+            tables: ByIdentity::with(revalidate),
+        }
+    }
+
     /// The table at `path`, compiled (from cache when unchanged).
     pub fn load(&self, path: &[u8]) -> Loaded {
-        if let Some(t) = self.tables.fresh(path) {
-            return Loaded::Table(t);
-        }
+        let miss = match self.tables.fresh(path) {
+            Ok(t) => return Loaded::Table(t),
+            Err(miss) => miss,
+        };
         match open(path) {
             Opened::Missing => Loaded::Missing,
             Opened::Directory => Loaded::Table(Arc::new(Table::compile(path, b""))),
@@ -209,7 +306,7 @@ impl TableCache {
                 path: path.to_vec(),
                 error,
             },
-            Opened::File(f, m) => match self.tables.get(path, f, &m, |data, stale| {
+            Opened::File(f, m) => match self.tables.get(path, miss, f, &m, |data, stale| {
                 // The previous table of the file, if no one else holds it:
                 // a file that was only touched or had lines appended is
                 // compiled from where it changed.
@@ -231,6 +328,11 @@ impl TableCache {
     pub fn clear(&self) {
         self.tables.clear();
     }
+
+    /// What this cache did so far.
+    pub fn counters(&self) -> CacheCounters {
+        self.tables.counters()
+    }
 }
 
 /// `/file` pattern lists read through the same identity cache.
@@ -239,16 +341,31 @@ pub struct CachedFiles {
     files: ByIdentity<Arc<[u8]>>,
 }
 
+impl CachedFiles {
+    /// A cache that confirms files as `revalidate` says.
+    pub fn with(revalidate: Revalidate) -> Self {
+        CachedFiles {
+            files: ByIdentity::with(revalidate),
+        }
+    }
+
+    /// What this cache did so far.
+    pub fn counters(&self) -> CacheCounters {
+        self.files.counters()
+    }
+}
+
 impl PatternFiles for CachedFiles {
     fn read(&self, path: &[u8]) -> FileContent {
-        if let Some(d) = self.files.fresh(path) {
-            return FileContent::Data(d);
-        }
+        let miss = match self.files.fresh(path) {
+            Ok(d) => return FileContent::Data(d),
+            Err(miss) => miss,
+        };
         match open(path) {
             Opened::Missing => FileContent::Missing,
             Opened::Directory => FileContent::Directory,
             Opened::Error(e) => FileContent::Error(e),
-            Opened::File(f, m) => match self.files.get(path, f, &m, |d, _| Arc::from(d)) {
+            Opened::File(f, m) => match self.files.get(path, miss, f, &m, |d, _| Arc::from(d)) {
                 Ok(d) => FileContent::Data(d),
                 Err(e) => FileContent::Error(e),
             },

@@ -5,13 +5,78 @@
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 
-use tcpwrap_core::{Action, Ctx, Executor, Outcome, Request};
+use tcpwrap_core::{Action, Ctx, Diagnostic, Executor, Outcome, Request};
 
 use crate::sys::{self, strerror};
 
 /// Executes options for real against the request's descriptor.
+///
+/// Use one per check. With [`SystemExecutor::logging`], the diagnostics of
+/// the check are sent to syslog as they arise, before any command runs (so a
+/// `spawn`ed `logger` or a `twist`ed program logs after them, as with
+/// Debian's libwrap, which logs synchronously); [`SystemExecutor::log_rest`]
+/// then sends what came after the last command. A `twist` always sends the
+/// diagnostics so far before the process is replaced.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemExecutor;
+pub struct SystemExecutor {
+    live: bool,
+    /// How many of the check's diagnostics went to syslog already.
+    logged: usize,
+}
+
+impl SystemExecutor {
+    /// An executor that leaves logging to the caller (except before a
+    /// `twist`).
+    pub fn new() -> SystemExecutor {
+        SystemExecutor::default()
+    }
+
+    /// An executor that logs the check's diagnostics to syslog before every
+    /// command it runs.
+    pub fn logging() -> SystemExecutor {
+        SystemExecutor {
+            live: true,
+            logged: 0,
+        }
+    }
+
+    /// Diagnostics of the check already sent to syslog (a prefix).
+    pub fn logged(&self) -> usize {
+        self.logged
+    }
+
+    fn flush(&mut self, ctx: &Ctx<'_>) {
+        let from = self.logged.min(ctx.diagnostics.len());
+        crate::log::to_syslog(&ctx.diagnostics[from..]);
+        self.logged = ctx.diagnostics.len();
+    }
+
+    fn aclexec(&mut self, command: &[u8], ctx: &mut Ctx<'_>) -> Outcome {
+        match sys::run_inherit(command) {
+            Ok((pid, st)) => {
+                if let Some(sig) = st.signal() {
+                    ctx.warn(format!("process {pid} exited with signal {sig}").into_bytes());
+                    Outcome::AclexecFailed
+                } else if st.code() == Some(0) {
+                    Outcome::Done
+                } else {
+                    Outcome::AclexecFailed
+                }
+            }
+            Err(e) => {
+                ctx.warn(format!("aclexec_option: /bin/sh: {}", strerror(&e)).into_bytes());
+                Outcome::Exit
+            }
+        }
+    }
+
+    /// Send the diagnostics of a finished check that have not been sent.
+    pub fn log_rest(&mut self, diagnostics: &[Diagnostic]) {
+        let from = self.logged.min(diagnostics.len());
+        crate::log::to_syslog(&diagnostics[from..]);
+        self.logged = diagnostics.len();
+    }
+}
 
 fn msg(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
@@ -21,35 +86,27 @@ impl Executor for SystemExecutor {
     fn execute(&mut self, action: &Action<'_>, req: &mut Request, ctx: &mut Ctx<'_>) -> Outcome {
         match *action {
             Action::Spawn { command } => {
+                if self.live {
+                    self.flush(ctx);
+                }
                 if let Err(e) = sys::spawn_wait(command) {
                     ctx.warn(format!("cannot fork: {}", strerror(&e)).into_bytes());
                 }
                 Outcome::Done
             }
-            Action::Aclexec { command } => match sys::run_inherit(command) {
-                Ok((pid, st)) => {
-                    if let Some(sig) = st.signal() {
-                        ctx.warn(format!("process {pid} exited with signal {sig}").into_bytes());
-                        Outcome::AclexecFailed
-                    } else if st.code() == Some(0) {
-                        Outcome::Done
-                    } else {
-                        Outcome::AclexecFailed
-                    }
+            Action::Aclexec { command } => {
+                if self.live {
+                    self.flush(ctx);
                 }
-                Err(e) => {
-                    ctx.warn(format!("aclexec_option: /bin/sh: {}", strerror(&e)).into_bytes());
-                    Outcome::Exit
-                }
-            },
+                self.aclexec(command, ctx)
+            }
             Action::Twist { command } => {
                 let client = req.client_info(ctx);
                 let line = msg(&[b"twist ", &client, b" to ", command]);
                 // Everything logged so far, with the twist line at the deny
                 // severity, must be out before the process is replaced.
                 ctx.log_priority(ctx.deny_severity, line);
-                crate::log::to_syslog(&ctx.diagnostics);
-                ctx.diagnostics.clear();
+                self.flush(ctx);
                 let (step, e) = sys::exec_twist(req.fd, command);
                 ctx.warn(format!("twist_option: {step}: {}", strerror(&e)).into_bytes());
                 Outcome::Exit

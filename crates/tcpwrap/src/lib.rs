@@ -20,12 +20,14 @@ pub mod ident;
 pub mod log;
 pub mod resolver;
 pub mod sys;
+pub mod watch;
 
 pub use tcpwrap_core::{
     Decision, Diagnostic, Env, Executor, NoExec, Reason, Request, RuleRef, Settings, Side, Table,
     TableRef, Verdict,
 };
 
+pub use cache::{CacheCounters, Revalidate};
 use cache::{CachedFiles, Loaded, TableCache};
 use ident::IdentClient;
 use resolver::{SystemAccounts, SystemNetgroups, SystemResolver};
@@ -62,6 +64,19 @@ impl Checker {
     /// Debian's default tables.
     pub fn system() -> Checker {
         Checker::new(HOSTS_ALLOW, HOSTS_DENY)
+    }
+
+    /// Confirm cached tables as `how` says (change notification by
+    /// default).
+    pub fn revalidate(mut self, how: Revalidate) -> Checker {
+        self.tables = TableCache::with(how);
+        self.files = CachedFiles::with(how);
+        self
+    }
+
+    /// What the table cache and the `/file` cache did so far.
+    pub fn cache_counters(&self) -> (CacheCounters, CacheCounters) {
+        (self.tables.counters(), self.files.counters())
     }
 
     /// Use another ident port (tests).

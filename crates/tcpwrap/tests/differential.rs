@@ -545,7 +545,9 @@ impl Executor for DiffExec {
                 ctx.warn(b"twist_option: dup: Bad file descriptor".to_vec());
                 return Outcome::Exit;
             }
-            Action::Banners { .. } => return tcpwrap::exec::SystemExecutor.execute(a, req, ctx),
+            Action::Banners { .. } => {
+                return tcpwrap::exec::SystemExecutor::new().execute(a, req, ctx);
+            }
             _ => {}
         }
         Outcome::Done

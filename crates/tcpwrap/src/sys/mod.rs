@@ -8,6 +8,10 @@ use std::os::fd::RawFd;
 
 use tcpwrap_core::{Family, Forward};
 
+pub mod finger;
+pub mod notify;
+pub mod sock;
+
 /// `strerror(errno)` text of an I/O error, without Rust's "(os error N)".
 pub fn strerror(e: &io::Error) -> String {
     let s = e.to_string();
@@ -211,6 +215,37 @@ pub fn in_netgroup(group: &[u8], host: &[u8]) -> bool {
     };
     // SAFETY: both strings are NUL-terminated; NULL user and domain are allowed.
     unsafe { innetgr(g.as_ptr(), h.as_ptr(), std::ptr::null(), std::ptr::null()) == 1 }
+}
+
+/// Whether a netgroup exists and has at least one member entry
+/// (`setnetgrent`/`getnetgrent`, as tcpdchk checks `@group` patterns).
+pub fn netgroup_has_entries(group: &[u8]) -> bool {
+    unsafe extern "C" {
+        fn setnetgrent(netgroup: *const libc::c_char) -> libc::c_int;
+        fn getnetgrent(
+            host: *mut *mut libc::c_char,
+            user: *mut *mut libc::c_char,
+            domain: *mut *mut libc::c_char,
+        ) -> libc::c_int;
+        fn endnetgrent();
+    }
+    let Some(g) = cstring(group) else {
+        return false;
+    };
+    let (mut h, mut u, mut d) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    // SAFETY: g is NUL-terminated; the out pointers are valid; the
+    // enumeration is ended before returning. The netgroup iteration state is
+    // process-wide: callers are single-threaded tools.
+    unsafe {
+        setnetgrent(g.as_ptr());
+        let found = getnetgrent(&mut h, &mut u, &mut d) != 0;
+        endnetgrent();
+        found
+    }
 }
 
 /// uid and primary gid of a user (`getpwnam_r`).
@@ -469,6 +504,12 @@ pub mod syslog {
         // SAFETY: closelog has no preconditions.
         unsafe { libc::closelog() };
     }
+}
+
+/// `close(fd)` of a descriptor that no Rust object owns.
+pub fn close_fd(fd: RawFd) {
+    // SAFETY: callers pass a descriptor they own and never use afterwards.
+    unsafe { libc::close(fd) };
 }
 
 /// Whether descriptor `fd` refers to a terminal.

@@ -1,0 +1,19 @@
+//! try-from: report the endpoints of the connection on standard input.
+//!
+//! Started without Rust's runtime set-up (`no_main`), like tcpd: that
+//! set-up would reopen a closed descriptor 0 on /dev/null (Debian reports
+//! `Bad file descriptor` then) and ignore SIGPIPE.
+// Under `cargo test` the test harness provides `main` instead.
+#![cfg_attr(not(test), no_main)]
+
+// SAFETY: the C runtime calls this as `main`; no other symbol of the
+// program is named `main`. Rust's standard library still works without
+// its own start-up code on this platform (arguments come from glibc).
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    tcpwrap_tools::tryfrom::main()
+}
