@@ -135,6 +135,7 @@ rows = [
     ("big        warm", "big", "warm/big", 1000),
     ("big        cold (fresh Checker)", "big", "cold/big/fresh-checker", 20),
     ("big        cold (file touched)", "big", "cold/big/touched", 20),
+    ("big        cold (file changed)", "big", "cold/big/changed", 20),
     ("seed-deny  cold (fresh Checker)", "seed-deny", "cold/seed-deny/fresh-checker", None),
     ("seed-grant cold (fresh Checker)", "seed-grant", "cold/seed-grant/fresh-checker", None),
 ]
@@ -163,8 +164,10 @@ parts = [
     ("warm: one file: open+fstat+close / stat(path) alone", ["warm-breakdown/syscalls/open-fstat-close", "warm-breakdown/syscalls/stat"]),
     ("warm: decision on compiled tables (no I/O)", ["warm-breakdown/seed-deny/check-compiled", "warm-breakdown/seed-grant/check-compiled", "warm-breakdown/big/check-compiled"]),
     ("cold big: read 1.97 MB hosts.deny", ["cold-breakdown/big/read"]),
-    ("cold big: line assembly only (part of compile)", ["cold-breakdown/big/lines"]),
-    ("cold big: Table::compile (incl. lines + index)", ["cold-breakdown/big/compile"]),
+    ("cold big: line assembly alone (LineReader)", ["cold-breakdown/big/lines"]),
+    ("cold big: Table::compile (borrowed text)", ["cold-breakdown/big/compile"]),
+    ("cold big: Table::compile_owned (what the cache runs)", ["cold-breakdown/big/compile-owned"]),
+    ("cold big: first check on a newly compiled table", ["cold-breakdown/big/first-check"]),
     ("cold big: drop a compiled 100k-rule table", ["cold-breakdown/big/drop"]),
 ]
 for label, ids in parts:

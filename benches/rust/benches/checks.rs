@@ -11,21 +11,27 @@
 //! * `cold/<case>`: the first check after a table changed. `fresh-checker`:
 //!   a new `Checker` (empty cache) per check, so the check opens, reads and
 //!   compiles both files. `touched`: one long-lived `Checker` whose
-//!   `hosts.deny` gets a new mtime before every check (untimed), so the check
-//!   also replaces (drops) the previously cached table.
+//!   `hosts.deny` gets a new mtime before every check (untimed): the check
+//!   re-reads the file and finds the same text, so the cached table is
+//!   continued instead of compiled again. `changed`: the same, but a digit
+//!   of the first rule changes before every check (untimed), so the check
+//!   re-reads and compiles the whole file and replaces the cached table.
 //! * `warm-breakdown/<case>/{load,check-compiled}`: a warm check split into
 //!   the cache hit (`TableCache::load` of both files) and the decision on
 //!   the compiled tables; `syscalls/*`: open + fstat + close of one file
 //!   versus a path `stat`.
 //! * `cold-breakdown/big/<step>`: the steps of a cold `big` check timed
-//!   separately: reading the file, line assembly, `Table::compile` (which
-//!   includes line assembly), and dropping a compiled table.
+//!   separately: reading the file, line assembly (`LineReader`),
+//!   `Table::compile` (from borrowed text), `Table::compile_owned` (what the
+//!   table cache runs: the table keeps the file's bytes), the first check
+//!   on a newly compiled table, and dropping a compiled table.
 //!
 //! Nothing here asserts a time. Before timing, every case's verdict and
 //! rule are checked against `cases.tsv`.
 
 use std::hint::black_box;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -135,6 +141,32 @@ fn cold(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+
+    // Same Checker; a digit of the first rule of the copy changes before
+    // every check (between two addresses that the request does not have),
+    // so the whole file is compiled again.
+    let text = std::fs::read(&deny).expect("read deny");
+    // The last digit of the first rule's address: flipping its lowest bit
+    // gives another canonical address.
+    let digit = text
+        .iter()
+        .position(|&b| b == b'\n')
+        .and_then(|nl| nl.checked_sub(1))
+        .filter(|&i| text[i].is_ascii_digit())
+        .expect("a digit at the end of the first rule");
+    let mut flip = false;
+    g.bench_function("big/changed", |b| {
+        b.iter_batched(
+            || {
+                flip = !flip;
+                let d = if flip { text[digit] ^ 1 } else { text[digit] };
+                file.write_all_at(&[d], digit as u64)
+                    .expect("change a digit");
+            },
+            |()| chk.check(&mut big.request(), Settings::default(), &mut NoExec),
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
     drop(file);
     let _ = std::fs::remove_dir_all(&tmp);
@@ -211,6 +243,35 @@ fn cold_breakdown(c: &mut Criterion) {
         b.iter_batched(
             || (),
             |()| Table::compile(bytes(&deny_p), black_box(&deny_text)),
+            BatchSize::PerIteration,
+        )
+    });
+    // The compile the table cache runs: the table keeps the bytes read
+    // (copied untimed) as its address texts.
+    g.bench_function("big/compile-owned", |b| {
+        b.iter_batched(
+            || deny_text.clone(),
+            |d| Table::compile_owned(bytes(&deny_p), d),
+            BatchSize::PerIteration,
+        )
+    });
+    // The first check on a newly compiled table (compiled untimed): the
+    // address index compares the rules one by one on its first use.
+    g.bench_function("big/first-check", |b| {
+        b.iter_batched(
+            || Table::compile_owned(bytes(&deny_p), deny_text.clone()),
+            |t| {
+                let mut req = big.request();
+                let v = tcpwrap_core::check(
+                    TableRef::Missing,
+                    TableRef::Compiled(&t),
+                    &mut req,
+                    Env::offline(),
+                    Settings::default(),
+                    &mut NoExec,
+                );
+                (t, v)
+            },
             BatchSize::PerIteration,
         )
     });

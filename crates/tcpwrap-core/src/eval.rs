@@ -12,7 +12,7 @@ use crate::options::{self, OptKind};
 use crate::pattern::{ClientPat, DaemonPat, HostPat};
 use crate::request::{PARANOID, Request, Side, UNKNOWN};
 use crate::table::{Entry, Item, Rule, Table};
-use crate::text::{canonical_ip4_subject, chop, eq_ci, is_c_space};
+use crate::text::{chop, eq_ci, is_c_space, strip_mapped};
 
 /// Process-wide settings that an evaluation reads and options may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,20 +362,16 @@ impl<'a, 'e> Eval<'a, 'e> {
                     self.at(t, *line, None);
                     self.ctx.warn(b"missing \":\" separator".to_vec());
                 }
-                Entry::Addr {
-                    line,
-                    daemons,
-                    addr,
-                    ..
-                } => {
+                e @ Entry::Addr { line, list, .. } => {
                     self.at(t, *line, None);
-                    match self.addr_rule_matches(t, *daemons, *addr) {
+                    match self.addr_rule_matches(t, *list, t.addr_text(e)) {
                         Ok(true) => return self.matched(t, i),
                         Ok(false) => {}
                         Err(Abort) => return self.abort(t, &t.entries[i]),
                     }
                 }
                 Entry::Rule(r) => {
+                    let r = t.rule(*r);
                     self.at(t, r.line, None);
                     match self.rule_matches(t, r) {
                         Ok(true) => return self.matched(t, i),
@@ -400,10 +396,7 @@ impl<'a, 'e> Eval<'a, 'e> {
     }
 
     fn abort(&mut self, t: &Table, e: &Entry) -> Flow {
-        let line = match e {
-            Entry::Rule(r) => r.line,
-            Entry::Addr { line, .. } | Entry::NoSeparator { line } => *line,
-        };
+        let line = t.line_of(e);
         Flow::Final(
             Decision::Deny,
             Reason::OptionError,
@@ -431,18 +424,10 @@ impl<'a, 'e> Eval<'a, 'e> {
         if matched == 0 {
             return Ok(None);
         }
-        let first_line = match &t.entries[run.first as usize] {
-            Entry::Rule(r) => r.line,
-            Entry::Addr { line, .. } | Entry::NoSeparator { line } => *line,
-        };
+        let first_line = t.line_of(&t.entries[run.first as usize]);
         self.at(t, first_line, None);
-        let addr = self.req.addr(Side::Client, &mut self.ctx).to_vec();
-        let Some(key) = canonical_ip4_subject(&addr) else {
-            return Ok(None);
-        };
-        let found = run.entries_with(key, |e| {
-            matched & (1 << run.list_of[(e - run.first) as usize]) != 0
-        });
+        let addr = self.req.addr(Side::Client, &mut self.ctx);
+        let found = t.run_find(run, addr, |e| matched & (1 << run.list_of(e)) != 0);
         Ok(found.map(|e| e as usize))
     }
 
@@ -454,21 +439,25 @@ impl<'a, 'e> Eval<'a, 'e> {
         self.list_match(t.client_items(r), &mut |ev, p| ev.client_match(arena, p))
     }
 
-    /// A compact single-address rule: the daemon list, then the address.
-    fn addr_rule_matches(&mut self, t: &Table, daemons: crate::table::Range, addr: u32) -> M {
+    /// A compact single-address rule: the daemon list, then the address
+    /// (`::ffff:`-stripped, as every string pattern sees it) against the
+    /// rule's address text.
+    fn addr_rule_matches(&mut self, t: &Table, list: u32, text: &[u8]) -> M {
         let arena = t.arena();
-        if !self.list_match(t.daemon_range(daemons), &mut |ev, p| {
-            ev.daemon_match(arena, p)
-        })? {
+        if !self.list_match(t.list_items(list), &mut |ev, p| ev.daemon_match(arena, p))? {
             return Ok(false);
         }
-        Ok(canonical_ip4_subject(self.req.addr(Side::Client, &mut self.ctx)) == Some(addr))
+        let addr = self.req.addr(Side::Client, &mut self.ctx);
+        Ok(strip_mapped(addr).unwrap_or(addr) == text)
     }
 
     /// A rule matched: run its options and apply the aclexec result.
     fn matched(&mut self, t: &Table, i: usize) -> Flow {
         let (line, opts) = match &t.entries[i] {
-            Entry::Rule(r) => (r.line, t.options(r).map(|o| (o, r.options_column))),
+            Entry::Rule(r) => {
+                let r = t.rule(*r);
+                (r.line, t.options(r).map(|o| (o, r.options_column)))
+            }
             Entry::Addr { line, .. } => (*line, None),
             Entry::NoSeparator { .. } => return Flow::NoMatch,
         };

@@ -31,12 +31,14 @@ pub struct LineReader<'a> {
     pos: usize,
     line: u32,
     buf_len: usize,
-    /// Whether the data holds a NUL byte at all (checked once).
-    nul: bool,
-    /// Whether the data holds neither NUL nor backslash-newline: every
-    /// logical line is then one physical line.
-    plain: bool,
+    /// `data[self.pos..self.clean]` holds no NUL byte: checked ahead in
+    /// blocks, so that a plain line needs no NUL search of its own and the
+    /// file is never scanned as a whole up front.
+    clean: usize,
 }
+
+/// How far ahead the NUL check runs at a time.
+const NUL_BLOCK: usize = 16 << 10;
 
 impl<'a> LineReader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
@@ -45,16 +47,22 @@ impl<'a> LineReader<'a> {
 
     /// A reader with another buffer size (inetd.conf uses 8192 bytes).
     pub fn with_buffer(data: &'a [u8], buf_len: usize) -> Self {
-        let nul = memchr::memchr(0, data).is_some();
-        let plain = !nul && memchr::memmem::find(data, b"\\\n").is_none();
         LineReader {
             data,
             pos: 0,
             line: 0,
             buf_len,
-            nul,
-            plain,
+            clean: 0,
         }
+    }
+
+    /// Continue at byte `pos` with `line` newlines counted so far, after the
+    /// caller consumed whole logical lines itself. `pos` must be the start
+    /// of a logical line at or after the current position.
+    pub fn resume(&mut self, pos: usize, line: u32) {
+        debug_assert!(pos >= self.pos && pos <= self.data.len());
+        self.pos = pos;
+        self.line = line;
     }
 
     /// Newlines consumed so far.
@@ -65,6 +73,25 @@ impl<'a> LineReader<'a> {
     /// Byte offset of the next unread byte.
     pub fn offset(&self) -> usize {
         self.pos
+    }
+
+    /// Whether `data[self.pos..end]` holds no NUL byte.
+    fn nul_free_to(&mut self, end: usize) -> bool {
+        if end <= self.clean {
+            return true;
+        }
+        let from = self.clean.max(self.pos);
+        let to = end.max(from + NUL_BLOCK).min(self.data.len());
+        match memchr::memchr(0, &self.data[from..to]) {
+            Some(k) => {
+                self.clean = from + k;
+                end <= self.clean
+            }
+            None => {
+                self.clean = to;
+                true
+            }
+        }
     }
 
     /// `fgets(ptr, len, fp)`: up to `len - 1` bytes, stopping after a newline.
@@ -90,11 +117,13 @@ impl<'a> Iterator for LineReader<'a> {
     type Item = Logical<'a>;
 
     fn next(&mut self) -> Option<Logical<'a>> {
-        if self.plain {
-            // One physical line that fits the buffer: the common case.
-            let avail = &self.data[self.pos..];
-            let lim = avail.len().min(self.buf_len - 1);
-            if let Some(i) = memchr::memchr(b'\n', &avail[..lim]) {
+        // One physical line that fits the buffer, holds no NUL and does not
+        // end in backslash-newline: it is the logical line, borrowed (the
+        // common case; exactly what the general loop below would return).
+        let avail = &self.data[self.pos..];
+        let lim = avail.len().min(self.buf_len - 1);
+        if let Some(i) = memchr::memchr(b'\n', &avail[..lim]) {
+            if (i == 0 || avail[i - 1] != b'\\') && self.nul_free_to(self.pos + i + 1) {
                 self.line += 1;
                 self.pos += i + 1;
                 return Some(Logical {
@@ -104,8 +133,8 @@ impl<'a> Iterator for LineReader<'a> {
                 });
             }
         }
-        // Fast path: a whole physical line without NUL, continuation or
-        // overflow is returned borrowed.
+        // The general case: continuation lines, NUL bytes, overflow, end of
+        // data. A single physical line is still returned borrowed.
         let mut owned: Option<Vec<u8>> = None;
         let mut borrowed: Option<(usize, usize)> = None;
         let mut got_total = 0usize;
@@ -117,11 +146,7 @@ impl<'a> Iterator for LineReader<'a> {
             let Some((s, e)) = self.fgets(len) else { break };
             let chunk = &self.data[s..e];
             // strlen(): a NUL ends the string.
-            let got = if self.nul {
-                memchr::memchr(0, chunk).unwrap_or(chunk.len())
-            } else {
-                chunk.len()
-            };
+            let got = memchr::memchr(0, chunk).unwrap_or(chunk.len());
             let chunk = &chunk[..got];
             let mut keep = got;
             let mut done = false;
@@ -208,6 +233,95 @@ mod tests {
         assert!(!v[0].2);
         assert_eq!(v[0].1, 0);
         assert_eq!(v[0].0.len(), 2047);
+    }
+
+    /// A direct model of the original `xgets()` over `fgets()` and
+    /// `strlen()`, one byte at a time.
+    fn model(d: &[u8], buf_len: usize) -> Vec<(Vec<u8>, u32, bool)> {
+        let (mut pos, mut line, mut out) = (0, 0u32, Vec::new());
+        loop {
+            let mut buf: Vec<u8> = Vec::new();
+            let mut done = false;
+            while buf_len - buf.len() > 1 && pos < d.len() {
+                // fgets(ptr, buf_len - len, fp)
+                let mut chunk = Vec::new();
+                while chunk.len() < buf_len - buf.len() - 1 && pos < d.len() {
+                    chunk.push(d[pos]);
+                    pos += 1;
+                    if chunk.last() == Some(&b'\n') {
+                        break;
+                    }
+                }
+                // strlen()
+                if let Some(z) = chunk.iter().position(|&b| b == 0) {
+                    chunk.truncate(z);
+                }
+                if chunk.last() == Some(&b'\n') {
+                    line += 1;
+                    if chunk.len() >= 2 && chunk[chunk.len() - 2] == b'\\' {
+                        chunk.truncate(chunk.len() - 2);
+                    } else {
+                        done = true;
+                    }
+                }
+                buf.extend_from_slice(&chunk);
+                if done {
+                    break;
+                }
+            }
+            if buf.is_empty() {
+                return out;
+            }
+            let complete = buf.last() == Some(&b'\n');
+            out.push((buf, line, complete));
+        }
+    }
+
+    fn bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atom = prop_oneof![
+            Just(b"sshd: 10.0.0.1\n".to_vec()),
+            Just(b"\\\n".to_vec()),
+            Just(b"\\".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(vec![0u8]),
+            Just(vec![b'x'; 2040]),
+            Just(vec![b'y'; 9000]),
+            proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b'\n'), Just(0u8), Just(b'\\')],
+                0..20
+            ),
+        ];
+        proptest::collection::vec(atom, 0..30).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, .. Default::default() })]
+
+        #[test]
+        fn reader_equals_model(d in bytes(), small in proptest::prelude::any::<bool>()) {
+            let buf_len = if small { 64 } else { LINE_BUF };
+            let got: Vec<_> = LineReader::with_buffer(&d, buf_len)
+                .map(|l| (l.text.into_owned(), l.line, l.complete))
+                .collect();
+            proptest::prop_assert_eq!(got, model(&d, buf_len));
+        }
+
+        /// Resuming at the start of each logical line (as the compiler does
+        /// after its fast lane) changes nothing.
+        #[test]
+        fn resume_is_transparent(d in bytes()) {
+            let mut r = LineReader::new(&d);
+            let mut got = Vec::new();
+            loop {
+                let (pos, line) = (r.offset(), r.line());
+                r.resume(pos, line);
+                let Some(l) = r.next() else { break };
+                got.push((l.text.into_owned(), l.line, l.complete));
+            }
+            proptest::prop_assert_eq!(got, model(&d, LINE_BUF));
+        }
     }
 
     #[test]

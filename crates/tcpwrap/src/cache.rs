@@ -73,9 +73,13 @@ fn open(path: &[u8]) -> Opened {
     }
 }
 
-fn read_all(mut f: File, m: &Metadata) -> Result<Vec<u8>, String> {
-    // Sized from fstat (plus one byte to see end of file without growing).
-    let mut data = Vec::with_capacity(m.len().min(MAX_FILE) as usize + 1);
+/// Read the whole file. `size` (from `fstat`) only sizes the buffer: the
+/// file is read to its end however long it is by then (up to `MAX_FILE`),
+/// without growing and copying the buffer when the size was right.
+fn read_all(mut f: File, size: u64) -> Result<Vec<u8>, String> {
+    // One byte more than the size, so that the read that finds the end of
+    // the file needs no room of its own.
+    let mut data = Vec::with_capacity(size.min(MAX_FILE) as usize + 1);
     match (&mut f).take(MAX_FILE + 1).read_to_end(&mut data) {
         Ok(_) if data.len() as u64 > MAX_FILE => {
             Err(strerror(&io::Error::from_raw_os_error(libc::EFBIG)))
@@ -197,17 +201,20 @@ impl<T: Clone> ByIdentity<T> {
     }
 
     /// The value for an opened file: from the cache when the identity is
-    /// unchanged, else read from the same descriptor and derived anew.
+    /// unchanged, else read from the same descriptor and derived anew
+    /// (`make` also gets the value of the file's previous identity, if
+    /// there is one).
     fn get(
         &self,
         path: &[u8],
         miss: Miss,
         f: File,
         m: &Metadata,
-        make: impl FnOnce(Vec<u8>) -> T,
+        make: impl FnOnce(Vec<u8>, Option<T>) -> T,
     ) -> Result<T, String> {
         let regular = m.file_type().is_file();
         let id = FileId::of(m);
+        let mut stale = None;
         if regular {
             if let Some(c) = self.map.read().ok().as_ref().and_then(|map| {
                 map.get(path).filter(|c| c.id == id).map(|c| {
@@ -217,9 +224,20 @@ impl<T: Clone> ByIdentity<T> {
             }) {
                 return Ok(c);
             }
+            // A stale value is never returned again: it is taken out before
+            // its replacement is made, so that `make` can reuse it, or its
+            // memory is freed first and reused (with both alive, a large
+            // table would need fresh pages on every change).
+            stale = self
+                .map
+                .write()
+                .ok()
+                .and_then(|mut map| map.remove(path))
+                .map(|c| c.value);
         }
         self.counters.reads.fetch_add(1, Ordering::Relaxed);
-        let value = make(read_all(f, m)?);
+        let data = read_all(f, if regular { m.len() } else { 0 })?;
+        let value = make(data, stale);
         if regular {
             if let Ok(mut map) = self.map.write() {
                 map.insert(
@@ -288,8 +306,14 @@ impl TableCache {
                 path: path.to_vec(),
                 error,
             },
-            Opened::File(f, m) => match self.tables.get(path, miss, f, &m, |data| {
-                Arc::new(Table::compile(path, &data))
+            Opened::File(f, m) => match self.tables.get(path, miss, f, &m, |data, stale| {
+                // The previous table of the file, if no one else holds it:
+                // a file that was only touched or had lines appended is
+                // compiled from where it changed.
+                match stale.and_then(|t| Arc::try_unwrap(t).ok()) {
+                    Some(previous) => Arc::new(Table::recompile_owned(previous, data)),
+                    None => Arc::new(Table::compile_owned(path, data)),
+                }
             }) {
                 Ok(t) => Loaded::Table(t),
                 Err(error) => Loaded::Unreadable {
@@ -341,10 +365,31 @@ impl PatternFiles for CachedFiles {
             Opened::Missing => FileContent::Missing,
             Opened::Directory => FileContent::Directory,
             Opened::Error(e) => FileContent::Error(e),
-            Opened::File(f, m) => match self.files.get(path, miss, f, &m, Arc::from) {
+            Opened::File(f, m) => match self.files.get(path, miss, f, &m, |d, _| Arc::from(d)) {
                 Ok(d) => FileContent::Data(d),
                 Err(e) => FileContent::Error(e),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_all_reads_to_the_end_whatever_the_size_hint() {
+        let dir = std::env::temp_dir().join(format!("tcpwrap-read-all-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t");
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        // 0 (no hint), too small, exact, too large: the file has grown or
+        // shrunk since fstat, or is not a regular file.
+        for hint in [0, 1, 4095, 99_999, 100_000, 100_001, 1 << 20] {
+            let f = File::open(&path).unwrap();
+            assert_eq!(read_all(f, hint).unwrap(), data, "hint {hint}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

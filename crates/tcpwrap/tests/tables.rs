@@ -259,3 +259,69 @@ fn deny_table_is_not_read_when_allow_decides() {
         )]
     );
 }
+
+/// A blocklist that a tool appends to (fail2ban, DenyHosts) is compiled
+/// again only from where it changed; the result is always that of a full
+/// compile of the file, also when the old table is still held elsewhere or
+/// the file was rewritten.
+#[test]
+fn appended_and_touched_files() {
+    use std::io::Write;
+    let d = dir("append");
+    let (a, n) = (d.0.join("allow"), d.0.join("deny"));
+    std::fs::write(&a, "").unwrap();
+    let mut text = String::new();
+    for i in 0..2000u32 {
+        text.push_str(&format!("sshd: 10.{}.{}.{}\n", i % 7, i % 251, i % 13));
+    }
+    std::fs::write(&n, &text).unwrap();
+    let c = Checker::new(b(&a), b(&n));
+    let full = |text: &str| tcpwrap::Table::compile_owned(b(&n), text.as_bytes().to_vec());
+    let deny_table = |c: &Checker| match c.tables().1 {
+        Loaded::Table(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert!(decide(&c, "sshd", "192.0.2.77").granted());
+
+    // Appended, in two writes: the first leaves a line without newline.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&n).unwrap();
+    f.write_all(b"sshd: 192.0.").unwrap();
+    text.push_str("sshd: 192.0.");
+    let v = decide(&c, "sshd", "192.0.2.77");
+    assert!(!v.granted());
+    assert_eq!(v.rule.map(|r| r.line), Some(2000));
+    assert_eq!(*deny_table(&c), full(&text));
+    f.write_all(b"2.77\n").unwrap();
+    text.push_str("2.77\n");
+    let v = decide(&c, "sshd", "192.0.2.77");
+    assert_eq!(v.rule.map(|r| r.line), Some(2001));
+    assert_eq!(*deny_table(&c), full(&text));
+
+    // Touched only.
+    let t = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    f.set_modified(t).unwrap();
+    assert_eq!(
+        decide(&c, "sshd", "192.0.2.77").rule.map(|r| r.line),
+        Some(2001)
+    );
+    assert_eq!(*deny_table(&c), full(&text));
+
+    // Appended while the old table is still held: compiled in full.
+    let held = deny_table(&c);
+    f.write_all(b"sshd: 192.0.2.78\n").unwrap();
+    text.push_str("sshd: 192.0.2.78\n");
+    assert_eq!(
+        decide(&c, "sshd", "192.0.2.78").rule.map(|r| r.line),
+        Some(2002)
+    );
+    assert_eq!(*deny_table(&c), full(&text));
+    assert_eq!(held.entries.len(), 2001);
+    drop(held);
+
+    // Rewritten with an earlier line changed.
+    let changed = text.replacen("sshd: 10.0.0.0\n", "sshd: 10.0.0.9\n", 1);
+    std::fs::write(&n, &changed).unwrap();
+    assert!(decide(&c, "sshd", "10.0.0.0").granted());
+    assert_eq!(decide(&c, "sshd", "10.0.0.9").rule.map(|r| r.line), Some(1));
+    assert_eq!(*deny_table(&c), full(&changed));
+}
