@@ -23,11 +23,10 @@ fn can_run() -> bool {
 
 /// Run a tool with `-d` tables in a fresh directory; stdout as text.
 fn run(tool: &str, allow: &str, deny: &str, args: &[&str]) -> (String, i32) {
-    let d = std::env::temp_dir().join(format!(
-        "tcpwrap-json-{}-{tool}-{}",
-        std::process::id(),
-        args.len()
-    ));
+    // One directory per call: the tests run in parallel.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("tcpwrap-json-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(d.join("hosts.allow"), allow).unwrap();
