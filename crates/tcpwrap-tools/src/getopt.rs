@@ -56,3 +56,58 @@ pub fn getopt(
     }
     Ok((opts, operands))
 }
+
+/// A classic tool's command line: argv[0] as typed (Debian prints it in
+/// usage and getopt messages) and the arguments.
+pub struct Cli {
+    pub argv0: Vec<u8>,
+    pub args: Vec<Vec<u8>>,
+}
+
+impl Cli {
+    /// From the process's arguments; `name` when there is no argv[0].
+    pub fn from_env(name: &str) -> Cli {
+        use std::os::unix::ffi::OsStringExt;
+        let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+        let argv0 = if args.is_empty() {
+            name.as_bytes().to_vec()
+        } else {
+            args.remove(0)
+        };
+        Cli { argv0, args }
+    }
+
+    /// Take one of our long options out of the arguments before Debian's
+    /// option parsing (so `--help` stays an invalid option, as in Debian).
+    pub fn take_long(&mut self, name: &[u8]) -> bool {
+        let end = self
+            .args
+            .iter()
+            .position(|a| a == b"--")
+            .unwrap_or(self.args.len());
+        match self.args[..end].iter().position(|a| a == name) {
+            Some(i) => {
+                self.args.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `getopt` with argv[0] as the program name.
+    pub fn getopt(&self, spec: &str) -> Result<(Vec<Opt>, Vec<Vec<u8>>), String> {
+        getopt(&String::from_utf8_lossy(&self.argv0), &self.args, spec)
+    }
+
+    /// Print an optional message and `usage: ARGV0` + `text` to stderr;
+    /// the exit status 1.
+    pub fn usage(&self, msg: Option<String>, text: &str) -> i32 {
+        use std::io::Write;
+        let mut e = std::io::stderr().lock();
+        if let Some(m) = msg {
+            let _ = writeln!(e, "{m}");
+        }
+        let _ = write!(e, "usage: {}{text}", String::from_utf8_lossy(&self.argv0));
+        1
+    }
+}

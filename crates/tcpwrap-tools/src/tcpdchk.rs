@@ -9,7 +9,7 @@
 //! would deny requests at run time.
 
 use std::io::Write;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 
 use tcpwrap::cache::CachedFiles;
 use tcpwrap::exec::SystemExecutor;
@@ -19,26 +19,13 @@ use tcpwrap_core::text::{atoi, dot_quad, eq_ci, split_at_bracket};
 use tcpwrap_core::{Ctx, Env, Executor, NoExec, Offline, Reason, Request, RuleRef, Settings, Side};
 
 use crate::diag::Reporter;
-use crate::getopt::{Opt, getopt};
+use crate::getopt::{Cli, Opt};
 use crate::inetcf::{self, Wrap};
 use crate::json::Value;
 use crate::tcpdmatch::find_inet_addr;
 
 /// The usage text after "usage: ARGV0" (Debian prints argv[0] as typed).
 const USAGE: &str = " [-a] [-d] [-i inet_conf] [-v]\n\t-a: report rules with implicit \"ALLOW\" at end\n\t-d: use allow/deny files in current directory\n\t-i: location of inetd.conf file\n\t-v: list all rules\n";
-
-/// Our long options, taken out of the argument list before Debian's
-/// option parsing (so `--help` stays an invalid option, as in Debian).
-pub(crate) fn take_long(args: &mut Vec<Vec<u8>>, name: &[u8]) -> bool {
-    let end = args.iter().position(|a| a == b"--").unwrap_or(args.len());
-    match args[..end].iter().position(|a| a == name) {
-        Some(i) => {
-            args.remove(i);
-            true
-        }
-        None => false,
-    }
-}
 
 /// Exit status when the tables hold an error that denies requests at run
 /// time (an option error, an unreadable or malformed hosts.deny, an
@@ -545,23 +532,11 @@ fn memchr_nl(s: &[u8], max: usize) -> usize {
 }
 
 pub fn main() -> i32 {
-    let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
-    let argv0 = if args.is_empty() {
-        b"tcpdchk".to_vec()
-    } else {
-        args.remove(0)
-    };
-    let json = take_long(&mut args, b"--json");
-    let lint_mode = take_long(&mut args, b"--lint");
-    let usage = |msg: Option<String>| {
-        let mut e = std::io::stderr().lock();
-        if let Some(m) = msg {
-            let _ = writeln!(e, "{m}");
-        }
-        let _ = write!(e, "usage: {}{USAGE}", String::from_utf8_lossy(&argv0));
-        1
-    };
-    let (opts, operands) = match getopt(&String::from_utf8_lossy(&argv0), &args, "adi:v") {
+    let mut cli = Cli::from_env("tcpdchk");
+    let json = cli.take_long(b"--json");
+    let lint_mode = cli.take_long(b"--lint");
+    let usage = |msg: Option<String>| cli.usage(msg, USAGE);
+    let (opts, operands) = match cli.getopt("adi:v") {
         Ok(x) => x,
         Err(m) => return usage(Some(m)),
     };

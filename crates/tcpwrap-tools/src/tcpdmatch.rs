@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::ffi::OsStringExt;
 
 use tcpwrap::cache::{CachedFiles, TableCache};
 use tcpwrap::exec::SystemExecutor;
@@ -12,7 +11,7 @@ use tcpwrap_core::text::{dot_quad, eq_ci, parse_v6, split_at_bracket};
 use tcpwrap_core::{Ctx, Env, Forward, Offline, Request, Settings, Side};
 
 use crate::diag::Reporter;
-use crate::getopt::{Opt, getopt};
+use crate::getopt::{Cli, Opt};
 use crate::inetcf::{self, Wrap};
 use crate::json::Value;
 
@@ -253,23 +252,11 @@ fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
 }
 
 pub fn main() -> i32 {
-    let mut args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
-    let argv0 = if args.is_empty() {
-        b"tcpdmatch".to_vec()
-    } else {
-        args.remove(0)
-    };
-    let json = crate::tcpdchk::take_long(&mut args, b"--json");
-    let explain = crate::tcpdchk::take_long(&mut args, b"--explain");
-    let usage = |msg: Option<String>| {
-        let mut e = std::io::stderr().lock();
-        if let Some(m) = msg {
-            let _ = writeln!(e, "{m}");
-        }
-        let _ = write!(e, "usage: {}{USAGE}", String::from_utf8_lossy(&argv0));
-        1
-    };
-    let (opts, operands) = match getopt(&String::from_utf8_lossy(&argv0), &args, "di:") {
+    let mut cli = Cli::from_env("tcpdmatch");
+    let json = cli.take_long(b"--json");
+    let explain = cli.take_long(b"--explain");
+    let usage = |msg: Option<String>| cli.usage(msg, USAGE);
+    let (opts, operands) = match cli.getopt("di:") {
         Ok(x) => x,
         Err(m) => return usage(Some(m)),
     };

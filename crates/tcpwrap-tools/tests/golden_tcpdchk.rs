@@ -5,25 +5,13 @@
 //! docs/divergences.md. Standard error must be Debian's plus every syslog
 //! record (our improvement T1).
 
+mod common;
+
+use common::{can_run, golden};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-fn can_run() -> bool {
-    let ok = Command::new("unshare")
-        .args(["-m", "-n", "true"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("golden tests need root and unshare(1) in CI");
-    }
-    ok
-}
 
 /// Lines split on '\n' only (records may hold a raw CR).
 fn lines(b: &[u8]) -> Vec<&[u8]> {

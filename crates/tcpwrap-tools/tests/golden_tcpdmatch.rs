@@ -3,27 +3,13 @@
 //! must be identical; standard error must be Debian's plus our copies of the
 //! syslog records (the documented improvement).
 
+mod common;
+
+use common::{can_run, golden};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-/// The namespace runner needs root and unshare; outside CI a machine
-/// without them skips, in CI it fails.
-fn can_run() -> bool {
-    let ok = Command::new("unshare")
-        .args(["-m", "-n", "true"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("golden tests need root and unshare(1) in CI");
-    }
-    ok
-}
 
 fn run_case(dir: &Path) -> Result<(), String> {
     let g = golden();

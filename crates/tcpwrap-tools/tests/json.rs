@@ -2,24 +2,11 @@
 //! status a configuration-management or monitoring system needs. Run in
 //! tests/golden/ns-run (own /etc/hosts, no network) for stable look-ups.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{can_run, golden};
+
 use std::process::Command;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-fn can_run() -> bool {
-    let ok = Command::new("unshare")
-        .args(["-m", "-n", "true"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("these tests need root and unshare(1) in CI");
-    }
-    ok
-}
 
 /// Run a tool with `-d` tables in a fresh directory; stdout as text.
 fn run(tool: &str, allow: &str, deny: &str, args: &[&str]) -> (String, i32) {

@@ -1,5 +1,6 @@
 //! Running the golden check scripts of tests/golden/ (see TOOLS.md there)
-//! with our binaries.
+//! with our binaries. Not every test uses every helper.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -230,3 +230,132 @@ pub fn gen_list(r: &mut Rng, item: &mut dyn FnMut(&mut Rng) -> String) -> String
     }
     s
 }
+
+/// Options for a rule; `identity` adds `user`/`group` forms (left out where
+/// our real identity switch would differ from Debian's, docs/divergences.md
+/// E1).
+pub fn gen_options(r: &mut Rng, dir: &str, identity: bool) -> String {
+    let mut forms: Vec<String> = [
+        "allow",
+        "deny",
+        "ALLOW",
+        "allow yes",
+        "deny ",
+        "severity mail.info",
+        "severity bogus",
+        "severity local3.crit",
+        "severity =auth.notice",
+        "severity emerg",
+        "severity mail.",
+        "umask 022",
+        "umask 8",
+        "umask 0x1",
+        "nice 5",
+        "nice",
+        "nice x",
+        "nice -3",
+        "keepalive",
+        "keepalive on",
+        "linger 5",
+        "linger 0",
+        "linger x",
+        "rfc931 5",
+        "rfc931",
+        "rfc931 0",
+        "setenv X %a",
+        "setenv A=B x",
+        "setenv A %a:%d",
+        "setenv A %a\\:%d",
+        "spawn true",
+        "spawn echo %x",
+        "spawn",
+        "frob",
+        "",
+        " ",
+        "=allow",
+        "banners /nonexistent",
+        "twist echo %a %h %d",
+        "RFC931",
+        "aclexec exit 0",
+        "aclexec exit 1",
+        "spawn echo %u %n %c %s %r %R %%",
+        "setenv Y %h %H %N %A",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    forms.push(format!("banners {dir}"));
+    if identity {
+        forms.extend(
+            [
+                "user nobody",
+                "user nosuchuser",
+                "user root.root",
+                "group root",
+                "group nosuchgroup",
+            ]
+            .map(String::from),
+        );
+    }
+    let n = 1 + r.below(3);
+    let v: Vec<String> = (0..n)
+        .map(|_| forms[r.below(forms.len())].clone())
+        .collect();
+    v.join(r.pick(&[": ", ":", " : "]))
+}
+
+pub fn gen_table(r: &mut Rng, dir: &str, identity: bool) -> Vec<u8> {
+    let mut t = String::new();
+    if r.chance(8) {
+        // A DenyHosts-style run long enough to be indexed.
+        let daemons = [
+            r.pick(&["sshd", "ALL", "sshd, ftpd", "22"]),
+            r.pick(&["in.ftpd", "sshd", "ALL"]),
+        ];
+        for _ in 0..8 + r.below(60) {
+            let a = r.pick(&[
+                "10.0.0.1",
+                "10.0.0.2",
+                "206.182.68.5",
+                "8.0.0.5",
+                "1.2.3.4",
+                "10.0.0.77",
+                "192.0.2.7",
+            ]);
+            t.push_str(&format!("{}: {a}\n", daemons[r.below(2)]));
+        }
+    }
+    for _ in 0..r.below(7) {
+        match r.below(30) {
+            0 => t.push_str("# a comment\n"),
+            1 => t.push_str("  # sshd: 10.0.0.1\n"),
+            2 => t.push('\n'),
+            3 => t.push_str("sshd 10.0.0.1\n"),
+            4 => t.push_str("# c \\\n"),
+            5 => t.push_str("sshd: 10.0.0.2,\\\n10.0.0.1\n"),
+            6 => t.push_str("[sshd:x]: ALL\n"),
+            7 => t.push_str(": ALL\n"),
+            _ => {
+                t.push_str(&gen_list(r, &mut gen_daemon));
+                t.push_str(r.pick(&[": ", ":", " : ", "\t:\t"]));
+                t.push_str(&gen_list(r, &mut |r| gen_host(r, dir)));
+                if r.chance(35) {
+                    t.push_str(r.pick(&[": ", ":", " : "]));
+                    t.push_str(&gen_options(r, dir, identity));
+                }
+                t.push_str(if r.chance(5) { "\r\n" } else { "\n" });
+            }
+        }
+    }
+    let mut b = t.into_bytes();
+    match r.below(60) {
+        0 => {
+            b.pop();
+        }
+        1 => b.extend_from_slice(&[b'x'; 2050]),
+        2 => b.extend_from_slice(format!("sshd: 10.0.0.1{}\n", " ".repeat(2032)).as_bytes()),
+        3 => b.extend_from_slice(b"ss\0hd: 10.0.0.1\nALL: 10.0.0.2\n"),
+        _ => {}
+    }
+    b
+}
