@@ -203,18 +203,7 @@ pub fn check_tables<'t>(
     settings: Settings,
     exec: &mut dyn Executor,
 ) -> Verdict {
-    let mut ctx = Ctx::new(env);
-    ctx.rfc931_timeout = settings.rfc931_timeout;
-    ctx.deny_severity = settings.deny_severity;
-    let mut ev = Eval {
-        req,
-        ctx,
-        settings,
-        exec,
-        options: Vec::new(),
-        aclexec_failed: false,
-        twist: None,
-    };
+    let mut ev = Eval::new(req, env, settings, exec);
     let (decision, reason, rule) = match ev.scan(tables(Which::Allow)) {
         Flow::Match(r) => (Decision::Grant, Reason::AllowRule, Some(r)),
         Flow::Final(d, why, r) => (d, why, Some(r)),
@@ -267,19 +256,8 @@ pub fn process_options(
     settings: Settings,
     exec: &mut dyn Executor,
 ) -> Verdict {
-    let mut ctx = Ctx::new(env);
-    ctx.rfc931_timeout = settings.rfc931_timeout;
-    ctx.deny_severity = settings.deny_severity;
-    ctx.position = position.map(|r| (r.file, r.line));
-    let mut ev = Eval {
-        req,
-        ctx,
-        settings,
-        exec,
-        options: Vec::new(),
-        aclexec_failed: false,
-        twist: None,
-    };
+    let mut ev = Eval::new(req, env, settings, exec);
+    ev.ctx.position = position.map(|r| (r.file, r.line));
     let (decision, reason) = ev
         .run_options(options, 0)
         .unwrap_or((Decision::Grant, Reason::NoMatch));
@@ -313,6 +291,27 @@ pub fn process_options(
 }
 
 impl<'a, 'e> Eval<'a, 'e> {
+    /// An evaluation with the process-wide settings applied to its context.
+    fn new(
+        req: &'a mut Request,
+        env: Env<'e>,
+        settings: Settings,
+        exec: &'a mut dyn Executor,
+    ) -> Self {
+        let mut ctx = Ctx::new(env);
+        ctx.rfc931_timeout = settings.rfc931_timeout;
+        ctx.deny_severity = settings.deny_severity;
+        Eval {
+            req,
+            ctx,
+            settings,
+            exec,
+            options: Vec::new(),
+            aclexec_failed: false,
+            twist: None,
+        }
+    }
+
     fn scan(&mut self, table: TableRef<'_>) -> Flow {
         let t = match table {
             TableRef::Missing => return Flow::NoMatch,
