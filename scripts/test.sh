@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 need=()
-for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin; do
+for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin nsca nsca-client; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
