@@ -8,9 +8,13 @@
 //! Debian's `send_nsca` and `nsca` 2.10.2.
 
 pub mod client;
+pub mod config;
 pub mod crypto;
+pub mod input;
 pub mod packet;
+pub mod sanitize;
 
 pub use client::{ClientError, Session, Target};
 pub use crypto::{Encryptor, Method, Unsupported};
 pub use packet::{CheckResult, Fill};
+pub use sanitize::sanitize_name;

@@ -9,6 +9,7 @@ pub mod inetcf;
 pub mod json;
 pub mod lint;
 pub mod safe_finger;
+pub mod send_nsca;
 pub mod tcpd;
 pub mod tcpdchk;
 pub mod tcpdmatch;
