@@ -253,6 +253,11 @@ fn read_config(path: &[u8]) -> Option<Vec<u8>> {
     Some(data)
 }
 
+/// Methods Debian's build runs (through libmcrypt) that this one cannot:
+/// LOKI97, Rijndael-192, Rijndael-256 and SAFER+ have no well-kept Rust
+/// implementation. The other unsupported methods fail in Debian's build too.
+const RUN_BY_LIBMCRYPT_ONLY: [u8; 4] = [10, 15, 16, 26];
+
 /// How a run ended, before it is reported.
 enum Failure {
     Connect(ClientError),
@@ -300,6 +305,13 @@ fn report(f: Failure, o: &Options, io: &mut Io) -> i32 {
         }
         Failure::Cipher(e) => {
             io.err_line(format!("Error: {e}").as_bytes());
+            // Debian's line gives only the number; say which method and
+            // that it is this build that cannot run it (divergence N8).
+            if let ClientError::Cipher(u) = e
+                && RUN_BY_LIBMCRYPT_ONLY.contains(&u.0.number())
+            {
+                io.err_line(format!("Error: {u} in this build of send_nsca").as_bytes());
+            }
             EXIT_CRITICAL
         }
         Failure::Send => {

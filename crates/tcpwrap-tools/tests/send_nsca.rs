@@ -529,6 +529,22 @@ fn config_files() {
         "Error: Failed to initialize encryption libraries for method 12\n"
     );
     assert!(c.is_empty());
+    // Rijndael-192 runs in Debian's build but not in ours: the same
+    // failure, and the second line names the method (divergence N8).
+    let cfg = s.file("m15.cfg", b"password=secret\nencryption_method=15\n");
+    let a: Vec<Vec<u8>> = ["-H", "127.0.0.1", "-p", &n.port.to_string(), "-c", &cfg]
+        .iter()
+        .map(|x| b(x))
+        .collect();
+    let (o, c) = n.run(&[], OURS, &a, b"h\ts\t0\tfrom config test");
+    assert_eq!(o.status, Some(2));
+    assert!(
+        o.err()
+            .ends_with("Error: encryption method 15 (RIJNDAEL-192) is not supported in this build of send_nsca\n"),
+        "{}",
+        o.err()
+    );
+    assert!(c.is_empty());
 }
 
 #[test]
