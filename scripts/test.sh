@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, unit and integration tests, the golden
 # tests against Debian's tcpdmatch, the differential test against
-# Debian's libwrap and tcpd under real inetd/xinetd. Installs the Debian
-# packages the tests use.
+# Debian's libwrap, tcpd under real inetd/xinetd and the Icinga alert
+# chain through a real NSCA daemon. Installs the Debian packages the tests
+# use.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -26,7 +27,14 @@ cargo test --workspace --quiet
 # records and client bytes must equal those captured from Debian's tcpd
 # (tests/tcpd/README.md).
 bash tests/tcpd/setup.sh --quiet
-cargo build --quiet -p tcpwrap-tools --bin tcpd
+cargo build --quiet -p tcpwrap-tools --bins
 target=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 tests/tcpd/run.sh --tcpd "$target/debug/tcpd" -j 4
+
+# The Icinga "TCP Wrapper Integration" chain end to end: openbsd-inetd runs
+# our tcpd; a refused client's alert reaches Debian's nsca daemon (and its
+# command FIFO) through the seed's scripts and our send_nsca, and through
+# the native `alert` option (tests/alerts/README.md).
+bash tests/alerts/setup.sh --quiet
+tests/alerts/run.sh --tcpd "$target/debug/tcpd" --send-nsca "$target/debug/send_nsca" chain

@@ -811,14 +811,12 @@ def spawn(path, argv, env, fds, umask_value=None):
     return pid
 
 
-def inner_main(cfg_path):
-    with open(cfg_path) as f:
-        cfg = json.load(f)
+def setup_private_fs(cfg):
+    """Inside ns-run's namespace: private /run, /tmp, /var/{tmp,log,mail}, overlays on
+    /usr/sbin and /usr/local; the tcpd under test at /usr/sbin/tcpd and /usr/local/bin/tcpd;
+    twsvc under the daemon names; fake date/mail; the nagios user; the scenario's files and
+    tables.  The scratch directory is bound at /run/tw/out.  Also used by tests/alerts."""
     scratch = cfg["scratch"]
-    os.umask(0o022)
-    os.chdir("/")
-    # every descriptor we do not pass must be CLOEXEC (python default) -> fine.
-    # ---- private file system
     if not os.path.ismount("/etc"):
         raise SystemExit("inner: /etc is not a private mount (ns-run failed?)")
     mount_tmpfs("/run")
@@ -830,7 +828,6 @@ def inner_main(cfg_path):
     os.makedirs("/run/tw/cache")
     sh("mount", "--bind", cfg["cache"], "/run/tw/cache")
     cfg["cache"] = "/run/tw/cache"
-    out = "/run/tw/out"
     os.makedirs("/run/tw/svc")
     os.chmod("/run/tw/svc", 0o1777)
     os.makedirs("/run/tw/bin")
@@ -891,9 +888,11 @@ def inner_main(cfg_path):
             put_file(t, src=cfg[key], mode=0o644)
             if cfg[mode_key]:
                 os.chmod(t, int(cfg[mode_key], 8))
-    # ---- network
+
+
+def add_addresses(addrs):
+    """Bring up lo and add the addresses to it (/32, /128 nodad)."""
     sh("ip", "link", "set", "lo", "up")
-    addrs = {cfg["client"], cfg["server"]} | set(cfg["addresses"])
     for a in sorted(addrs):
         a = a.split("%")[0]
         if a in ("127.0.0.1", "::1"):
@@ -902,6 +901,17 @@ def inner_main(cfg_path):
             sh("ip", "-6", "addr", "add", a + "/128", "dev", "lo", "nodad")
         else:
             sh("ip", "addr", "add", a + "/32", "dev", "lo")
+
+
+def inner_main(cfg_path):
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    os.umask(0o022)
+    os.chdir("/")
+    # every descriptor we do not pass must be CLOEXEC (python default) -> fine.
+    setup_private_fs(cfg)
+    out = "/run/tw/out"
+    add_addresses({cfg["client"], cfg["server"]} | set(cfg["addresses"]))
 
     reaper = Reaper()
     ident = None
