@@ -17,6 +17,17 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The alert sinks' real peers (crates/tcpwrap/tests/alerts.rs): Debian's NSCA
+# daemon and Icinga 2 (only its binary and ITL, no recommended extras).
+need=()
+for p in nsca icinga2-bin icinga2-common openssl; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -737,6 +737,12 @@ impl<'a, 'e> Eval<'a, 'e> {
                     return self.act(&Action::Aclexec { command: v });
                 }
             }
+            OptKind::Alert => match options::parse_alert(v) {
+                Some((name, output)) if !dry => return self.act(&Action::Alert { name, output }),
+                Some(_) => {}
+                // Never an error: an alert does not change the decision.
+                None => self.ctx.warn(b"alert: no alert name".to_vec()),
+            },
             OptKind::Twist => {
                 if dry {
                     self.settings.dry_run = false;

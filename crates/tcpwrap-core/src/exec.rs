@@ -49,6 +49,14 @@ pub enum Action<'a> {
         group: &'a [u8],
         gid: u32,
     },
+    /// Submit the passive check result of alert `name` (defined in the
+    /// alerts config), in the background: the decision never waits for it
+    /// and a failure never changes it. `output`, when given, replaces the
+    /// alert's output template (already `%`-expanded).
+    Alert {
+        name: &'a [u8],
+        output: Option<&'a [u8]>,
+    },
 }
 
 /// What carrying out an action gave.

@@ -21,6 +21,9 @@ pub enum OptKind {
     Deny,
     Banners,
     Aclexec,
+    /// `alert NAME [OUTPUT]`: a passive check result through the sinks of
+    /// the alerts config (not in Debian: see docs/alerts.md).
+    Alert,
 }
 
 const NEED: u8 = 1;
@@ -45,6 +48,7 @@ pub const OPTIONS: &[(&str, OptKind, u8)] = &[
     ("deny", OptKind::Deny, LAST),
     ("banners", OptKind::Banners, NEED),
     ("aclexec", OptKind::Aclexec, NEED | EXPAND),
+    ("alert", OptKind::Alert, NEED | EXPAND),
 ];
 
 impl OptKind {
@@ -277,6 +281,23 @@ pub fn parse_setenv(v: &[u8]) -> Result<(&[u8], &[u8]), Vec<u8>> {
     Ok((name, value))
 }
 
+/// `alert NAME [OUTPUT…]` (after expansion) → (NAME, OUTPUT): the first
+/// white-space-delimited word is the alert name, the trimmed rest, if any,
+/// overrides the alert's output template. `None` when the value holds no
+/// word at all (an expansion that came out empty).
+pub fn parse_alert(v: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let v = chop(v);
+    if v.is_empty() {
+        return None;
+    }
+    let p = v
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(v.len());
+    let rest = chop(&v[p..]);
+    Some((&v[..p], (!rest.is_empty()).then_some(rest)))
+}
+
 /// `user U[.G]` → (U, Some(G)).
 pub fn parse_user(v: &[u8]) -> (&[u8], Option<&[u8]>) {
     match split_at_bracket(v, b'.') {
@@ -375,5 +396,28 @@ mod tests {
         assert_eq!(parse_setenv(b"X  a  b"), Ok((&b"X"[..], &b"a  b"[..])));
         assert_eq!(parse_setenv(b"x"), Ok((&b"x"[..], &b""[..])));
         assert!(parse_setenv(b"A=B").is_err());
+    }
+
+    #[test]
+    fn alerts() {
+        assert_eq!(
+            parse_alert(b"tcp-wrappers"),
+            Some((&b"tcp-wrappers"[..], None))
+        );
+        assert_eq!(
+            parse_alert(b"  tw \t Denied sshd-host  \n"),
+            Some((&b"tw"[..], Some(&b"Denied sshd-host"[..])))
+        );
+        assert_eq!(
+            parse_alert(b"tw a  b"),
+            Some((&b"tw"[..], Some(&b"a  b"[..])))
+        );
+        assert_eq!(parse_alert(b"tw   "), Some((&b"tw"[..], None)));
+        assert_eq!(parse_alert(b" \t"), None);
+        assert_eq!(parse_alert(b""), None);
+        assert_eq!(OptKind::lookup(b"ALERT"), Some(OptKind::Alert));
+        assert!(OptKind::Alert.needs_value());
+        assert!(OptKind::Alert.expands());
+        assert!(!OptKind::Alert.must_be_last());
     }
 }

@@ -81,6 +81,7 @@ pub mod code {
     pub const COMMENT_CONTINUATION: &str = "comment-continuation";
     pub const BAD_NETMASK: &str = "bad-netmask";
     pub const UNREADABLE_TABLE: &str = "unreadable-table";
+    pub const UNDEFINED_ALERT: &str = "undefined-alert";
 }
 
 /// Every code with its usual severity and a one-line summary.
@@ -180,6 +181,11 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "error (hosts.deny) / warning (hosts.allow)",
         "table that exists but cannot be opened: the table counts as an error",
     ),
+    (
+        code::UNDEFINED_ALERT,
+        "warning",
+        "`alert NAME` whose alert the alerts config does not define (or the config cannot be used): logged, not sent",
+    ),
 ];
 
 /// One problem in a table.
@@ -262,6 +268,11 @@ pub trait LintEnv {
     fn group_exists(&self, _name: &[u8]) -> bool {
         true
     }
+    /// Why `alert NAME` would not be sent (the alert is not defined, or the
+    /// alerts config cannot be used), or `None`. Unknown: `None`.
+    fn alert_problem(&self, _name: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// The real environment: the system resolver, the file system, the
@@ -296,6 +307,12 @@ impl LintEnv for SystemLintEnv {
 
     fn user_exists(&self, name: &[u8]) -> bool {
         tcpwrap::sys::user_ids(name).is_some()
+    }
+
+    fn alert_problem(&self, name: &[u8]) -> Option<String> {
+        use tcpwrap::alert;
+        let loaded = alert::config::load(std::path::Path::new(alert::ALERTS_CONF));
+        alert::check_defined(&loaded, name).err()
     }
 
     fn group_exists(&self, name: &[u8]) -> bool {
@@ -1241,6 +1258,29 @@ impl Linter<'_> {
                 i += 1;
                 continue;
             }
+            if kind == OptKind::Alert {
+                // The name is checked when the value holds no expansion.
+                let problem = kv
+                    .value
+                    .filter(|v| !v.contains(&b'%'))
+                    .and_then(options::parse_alert)
+                    .and_then(|(name, _)| self.env.alert_problem(name));
+                if let Some(p) = problem {
+                    out.findings.push(at.finding(
+                        ks,
+                        ke,
+                        Severity::Warning,
+                        code::UNDEFINED_ALERT,
+                        format!(
+                            "{p}: at run time the alert is logged as a warning and not sent (the decision is not affected)"
+                        ),
+                        Some(format!(
+                            "define it as an `[alert NAME]` section of {} (see docs/alerts.md), or fix the name",
+                            tcpwrap::alert::ALERTS_CONF
+                        )),
+                    ));
+                }
+            }
             if reached {
                 match kind {
                     OptKind::Allow => outcome = Some(Outcome::Allow),
@@ -1324,6 +1364,7 @@ fn example(kind: OptKind) -> &'static str {
         OptKind::Severity => "severity auth.notice",
         OptKind::Banners => "banners /etc/banners",
         OptKind::Aclexec => "aclexec /usr/local/sbin/check %a",
+        OptKind::Alert => "alert tcp-wrappers",
         _ => "",
     }
 }

@@ -11,9 +11,15 @@
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
+use tcpwrap::alert::{
+    self,
+    config::{Config, ConfigError},
+};
 use tcpwrap::cache::CachedFiles;
 use tcpwrap::exec::SystemExecutor;
 use tcpwrap::resolver::{SystemAccounts, SystemNetgroups, SystemResolver};
+use tcpwrap_core::eval::OptionRun;
+use tcpwrap_core::options::{self, OptKind};
 use tcpwrap_core::reader::LineReader;
 use tcpwrap_core::text::{atoi, dot_quad, eq_ci, split_at_bracket};
 use tcpwrap_core::{Ctx, Env, Executor, NoExec, Offline, Reason, Request, RuleRef, Settings, Side};
@@ -117,6 +123,8 @@ struct Chk<'a> {
     denying_error: bool,
     /// `--json`: the rules as checked (no listing on stdout).
     json: Option<Vec<Value>>,
+    /// The alerts config, loaded at the first `alert` option.
+    alerts: Option<Result<Config, ConfigError>>,
 }
 
 impl Chk<'_> {
@@ -371,6 +379,22 @@ impl Chk<'_> {
     /// Check one table. `granted` is the table's default verdict (true for
     /// hosts.allow). Returns false when the run must end (an over-long
     /// expansion: the original exits).
+    /// Warn about `alert` options whose alert the alerts config does not
+    /// define, or when the config cannot be used (not in Debian).
+    fn check_alerts(&mut self, options: &[OptionRun]) {
+        for o in options.iter().filter(|o| o.kind == OptKind::Alert) {
+            let Some((name, _)) = o.value.as_deref().and_then(options::parse_alert) else {
+                continue;
+            };
+            let loaded = self.alerts.get_or_insert_with(|| {
+                alert::config::load(std::path::Path::new(alert::ALERTS_CONF))
+            });
+            if let Err(m) = alert::check_defined(loaded, name) {
+                self.warn(m.into_bytes());
+            }
+        }
+    }
+
     fn check_table(&mut self, table: &[u8], granted: bool, req: &mut Request) -> bool {
         let p = std::path::Path::new(std::ffi::OsStr::from_bytes(table));
         let data = match std::fs::read(p) {
@@ -472,6 +496,7 @@ impl Chk<'_> {
                         exec,
                     );
                     self.r.diagnostics(&v.diagnostics);
+                    self.check_alerts(&v.options);
                     match v.reason {
                         Reason::AllowOption => verdict = true,
                         Reason::DenyOption => verdict = false,
@@ -582,6 +607,7 @@ pub fn main() -> i32 {
         out: Vec::new(),
         denying_error: false,
         json: json.then(Vec::new),
+        alerts: None,
     };
     c.r.record = json;
     let code = run(&mut c, &allow, &deny, inet_conf.as_deref());

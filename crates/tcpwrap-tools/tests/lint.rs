@@ -39,6 +39,14 @@ impl LintEnv for Fake {
     fn group_exists(&self, name: &[u8]) -> bool {
         self.groups.iter().any(|g| g.as_bytes() == name)
     }
+    fn alert_problem(&self, name: &[u8]) -> Option<String> {
+        (name != b"tcp-wrappers").then(|| {
+            format!(
+                "alert {}: not defined in /etc/tcpwrap/alerts.conf",
+                String::from_utf8_lossy(name)
+            )
+        })
+    }
 }
 
 fn fake() -> Fake {
@@ -670,10 +678,30 @@ fn option_errors() {
 }
 
 #[test]
+fn undefined_alert() {
+    let f = run(
+        "",
+        "sshd: 10.0.0.1: alert tcp-wrappers Denied %d-%h\nftpd: ALL: severity auth.info: alert nope\nftpd: 10.0.0.2: alert a-%d\n",
+    );
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let x = one(&f, code::UNDEFINED_ALERT);
+    assert_eq!(pos(x), (&b"hosts.deny"[..], 2, 32, 42, Severity::Warning));
+    assert_eq!(
+        x.message,
+        "alert nope: not defined in /etc/tcpwrap/alerts.conf: at run time the alert is logged as a warning and not sent (the decision is not affected)"
+    );
+    assert!(help(x).contains("[alert NAME]"), "{}", help(x));
+    // `alert` needs a value, and is not an option error otherwise.
+    let f = run("", "sshd: 10.0.0.1: alert\n");
+    let x = one(&f, code::OPTION_ERROR);
+    assert_eq!(help(x), "give it a value, e.g. `alert tcp-wrappers`");
+}
+
+#[test]
 fn valid_options() {
     let f = run(
         "",
-        "sshd: 10.0.0.1: severity auth.notice: umask 022: nice: rfc931 5: linger 0: setenv X %a: user nobody.nogroup: group root: banners /etc/banners: keepalive: spawn echo %h\n",
+        "sshd: 10.0.0.1: severity auth.notice: umask 022: nice: rfc931 5: linger 0: setenv X %a: user nobody.nogroup: group root: banners /etc/banners: keepalive: spawn echo %h: alert tcp-wrappers\n",
     );
     assert!(f.is_empty(), "{f:#?}");
 }

@@ -1,12 +1,14 @@
 //! The option executor shared by tcpd, libwrap.so.0 and tcpwrapd: carries
 //! out spawn, twist, aclexec, banners, setenv, umask, nice, keepalive,
-//! linger, user and group with the system calls of the original.
+//! linger, user and group with the system calls of the original, and
+//! `alert` (not in the original) through [`crate::alert`].
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 
 use tcpwrap_core::{Action, Ctx, Diagnostic, Executor, Outcome, Request};
 
+use crate::alert::AlertMode;
 use crate::sys::{self, strerror};
 
 /// Executes options for real against the request's descriptor.
@@ -17,11 +19,16 @@ use crate::sys::{self, strerror};
 /// Debian's libwrap, which logs synchronously); [`SystemExecutor::log_rest`]
 /// then sends what came after the last command. A `twist` always sends the
 /// diagnostics so far before the process is replaced.
-#[derive(Debug, Default, Clone, Copy)]
+///
+/// `alert` options go to a detached background process with the system's
+/// alerts config and state directory unless [`SystemExecutor::with_alerts`]
+/// says otherwise.
+#[derive(Debug, Default, Clone)]
 pub struct SystemExecutor {
     live: bool,
     /// How many of the check's diagnostics went to syslog already.
     logged: usize,
+    alerts: AlertMode,
 }
 
 impl SystemExecutor {
@@ -36,8 +43,14 @@ impl SystemExecutor {
     pub fn logging() -> SystemExecutor {
         SystemExecutor {
             live: true,
-            logged: 0,
+            ..SystemExecutor::default()
         }
+    }
+
+    /// Carry out `alert` options as `mode` says.
+    pub fn with_alerts(mut self, mode: AlertMode) -> SystemExecutor {
+        self.alerts = mode;
+        self
     }
 
     /// Diagnostics of the check already sent to syslog (a prefix).
@@ -156,6 +169,11 @@ impl Executor for SystemExecutor {
                         Outcome::Done
                     }
                 }
+            }
+            Action::Alert { name, output } => {
+                // Never an error: the decision does not depend on it.
+                self.alerts.fire(name, output, req, ctx);
+                Outcome::Done
             }
             Action::Group { group, gid } => match sys::switch_identity(None, gid) {
                 Ok(()) => Outcome::Done,

@@ -14,6 +14,7 @@
 //! println!("{:?} by {:?}", verdict.decision, verdict.rule);
 //! ```
 
+pub mod alert;
 pub mod cache;
 pub mod exec;
 pub mod ident;

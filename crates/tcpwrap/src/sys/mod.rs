@@ -8,6 +8,7 @@ use std::os::fd::RawFd;
 
 use tcpwrap_core::{Family, Forward};
 
+pub mod detach;
 pub mod finger;
 pub mod notify;
 pub mod sock;
@@ -510,6 +511,42 @@ pub mod syslog {
 pub fn close_fd(fd: RawFd) {
     // SAFETY: callers pass a descriptor they own and never use afterwards.
     unsafe { libc::close(fd) };
+}
+
+/// The effective uid (`geteuid`).
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// This host's name (`gethostname`).
+pub fn hostname() -> Option<Vec<u8>> {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: buf is writable for the length passed (one byte kept for the
+    // NUL, which the last element guarantees).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the last byte is still 0, so the buffer is NUL-terminated.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_bytes().to_vec();
+    (!name.is_empty()).then_some(name)
+}
+
+/// `flock(fd, LOCK_EX)`: wait for an exclusive lock on an open file (held
+/// until the file is closed).
+pub fn flock_exclusive(f: &std::fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock on a descriptor owned by `f`, which outlives the call.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
 }
 
 /// Whether descriptor `fd` refers to a terminal.
