@@ -48,4 +48,4 @@ tests/tcpd/run.sh --tcpd "$target/debug/tcpd" -j 4
 # command FIFO) through the seed's scripts and our send_nsca, and through
 # the native `alert` option (tests/alerts/README.md).
 bash tests/alerts/setup.sh --quiet
-tests/alerts/run.sh --tcpd "$target/debug/tcpd" --send-nsca "$target/debug/send_nsca" chain
+tests/alerts/run.sh --tcpd "$target/debug/tcpd" --send-nsca "$target/debug/send_nsca"
