@@ -10,6 +10,7 @@ use tcpwrap_core::{Family, Forward};
 
 pub mod finger;
 pub mod notify;
+pub mod serve;
 pub mod sock;
 
 /// `strerror(errno)` text of an I/O error, without Rust's "(os error N)".
