@@ -97,6 +97,15 @@ impl Checker {
         }
     }
 
+    /// The system services of this checker with another resolver (for
+    /// example one that gives up after a time-out, as tcpwrapd's).
+    pub fn env_with<'a>(&'a self, resolver: &'a dyn tcpwrap_core::Resolver) -> Env<'a> {
+        Env {
+            resolver,
+            ..self.env()
+        }
+    }
+
     /// Load (or reuse) the two tables.
     pub fn tables(&self) -> (Loaded, Loaded) {
         (self.tables.load(&self.allow), self.tables.load(&self.deny))
@@ -106,6 +115,18 @@ impl Checker {
     /// [`exec::SystemExecutor`] to carry them out, [`NoExec`] to only report
     /// them).
     pub fn check(&self, req: &mut Request, settings: Settings, exec: &mut dyn Executor) -> Verdict {
+        self.check_with(self.env(), req, settings, exec)
+    }
+
+    /// Decide `req` with the look-up services of `env` (see
+    /// [`Checker::env_with`]) and this checker's cached tables.
+    pub fn check_with(
+        &self,
+        env: Env<'_>,
+        req: &mut Request,
+        settings: Settings,
+        exec: &mut dyn Executor,
+    ) -> Verdict {
         // The deny table is loaded only when the allow table did not decide.
         let allow = self.tables.load(&self.allow);
         let deny = std::cell::OnceCell::new();
@@ -115,7 +136,7 @@ impl Checker {
                 table_ref(deny.get_or_init(|| self.tables.load(&self.deny)))
             }
         };
-        tcpwrap_core::check_tables(&mut tables, req, self.env(), settings, exec)
+        tcpwrap_core::check_tables(&mut tables, req, env, settings, exec)
     }
 }
 

@@ -11,6 +11,7 @@ use tcpwrap_core::{Family, Forward};
 pub mod detach;
 pub mod finger;
 pub mod notify;
+pub mod serve;
 pub mod sock;
 
 /// `strerror(errno)` text of an I/O error, without Rust's "(os error N)".

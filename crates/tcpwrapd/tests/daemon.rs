@@ -1,0 +1,864 @@
+//! tcpwrapd end to end: the real binary on loopback (the whole 127/8 gives
+//! distinct client sources), temporary configurations and tables, the log in
+//! a file.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::UdpSocket;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+#[test]
+fn grants_refuses_logs_the_rule_and_dumps_status() {
+    let p = free_port();
+    let s = Server::start(
+        "grant",
+        &format!("127.0.0.1,127.0.0.2:{p} stream tcp nowait root internal echo\n"),
+        "# allow\necho: 127.0.0.1\n",
+        "ALL: ALL\n",
+        &["--json-log", "@DIR@/json"],
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"hello\n").unwrap(),
+        b"hello\n"
+    );
+    let t = Instant::now();
+    assert!(closed_at_once("127.0.0.2", addr("127.0.0.2", p), 2 * SEC));
+    // No tcpd-style 5-second pause.
+    assert!(t.elapsed() < SEC, "refusal took {:?}", t.elapsed());
+    let allow = s.dir.path("hosts.allow");
+    let deny = s.dir.path("hosts.deny");
+    let log = s.wait_log("refused connect", 5 * SEC);
+    assert!(
+        log.contains(&format!(
+            " echo[{}]: connect from 127.0.0.1 (127.0.0.1) ({}:2)\n",
+            s.pid(),
+            path_str(&allow)
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            " echo[{}]: refused connect from 127.0.0.2 (127.0.0.2) ({}:1)\n",
+            s.pid(),
+            path_str(&deny)
+        )),
+        "{log}"
+    );
+    s.signal("USR1");
+    let log = s.wait_log("granted 1, refused 1", 5 * SEC);
+    assert!(log.contains("status: 1 service(s)"), "{log}");
+    let json = std::fs::read_to_string(s.dir.path("json")).unwrap();
+    assert!(json.contains("\"event\":\"refuse\""), "{json}");
+    assert!(
+        json.contains(&format!("\"rule\":\"{}:1\"", path_str(&deny))),
+        "{json}"
+    );
+}
+
+#[test]
+fn programs_run_with_tcpd_options_banners_setenv_twist_and_spawn() {
+    let p = free_port();
+    let dir = TempDir::new("prog-scripts");
+    let svc = dir.script(
+        "svc.sh",
+        "#!/bin/sh\necho \"greeting=$GREETING args=$* uid=$(id -u)\"\n",
+    );
+    std::fs::create_dir_all(dir.path("banners")).unwrap();
+    dir.write("banners/svc.sh", "Hello %a\n");
+    let s = Server::start(
+        "prog",
+        &format!(
+            "127.0.0.1,127.0.0.2:{p} stream tcp nowait root /usr/sbin/tcpd {} one two\n",
+            path_str(&svc)
+        ),
+        &format!(
+            "svc.sh: 127.0.0.1: setenv GREETING hello : banners {}\n",
+            path_str(&dir.path("banners"))
+        ),
+        "svc.sh: 127.0.0.2: spawn (echo %a %d > @DIR@/spawned) : twist /bin/echo twisted %a\n",
+        &[],
+    );
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+    let out = String::from_utf8(read_all(&mut c, 5 * SEC)).unwrap();
+    assert!(
+        out.starts_with("Hello 127.0.0.1\r\ngreeting=hello args=one two uid="),
+        "{out:?}"
+    );
+    let mut c = connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap();
+    assert_eq!(read_all(&mut c, 5 * SEC), b"twisted 127.0.0.2\n");
+    let log = s.wait_log("twist 127.0.0.2 to /bin/echo twisted 127.0.0.2", 5 * SEC);
+    // The grant is logged with the pid of the process that serves it.
+    assert!(
+        log.lines().any(|l| l.contains(" svc.sh[")
+            && l.contains("]: connect from 127.0.0.1")
+            && !l.contains(&format!("svc.sh[{}]", s.pid()))),
+        "{log}"
+    );
+    let deadline = Instant::now() + 5 * SEC;
+    loop {
+        if let Ok(t) = std::fs::read_to_string(s.dir.path("spawned")) {
+            if t == "127.0.0.2 svc.sh\n" {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "spawn did not run");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(s.zombies(), 0, "{:?}", s.children());
+}
+
+#[test]
+fn missing_and_crashing_programs_are_logged_and_others_still_served() {
+    let (p1, p2, p3) = (free_port(), free_port(), free_port());
+    let dir = TempDir::new("crash-scripts");
+    let crash = dir.script("crash.sh", "#!/bin/sh\nkill -SEGV $$\n");
+    let s = Server::start(
+        "crash",
+        &format!(
+            "127.0.0.1:{p1} stream tcp nowait root /nonexistent/tcpwrapd-prog prog\n\
+             127.0.0.1:{p2} stream tcp nowait root {}\n\
+             127.0.0.1:{p3} stream tcp nowait root internal echo\n",
+            path_str(&crash)
+        ),
+        "",
+        "",
+        &[],
+    );
+    let log = s.log_text();
+    assert!(
+        log.contains("warning: ") && log.contains("/nonexistent/tcpwrapd-prog: No such file"),
+        "{log}"
+    );
+    // Warm up (the tables are read and watched on first use).
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p3), b"warm").unwrap(),
+        b"warm"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let fds = s.fds();
+    for _ in 0..3 {
+        let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p1)).unwrap();
+        assert_eq!(read_all(&mut c, 5 * SEC), b"");
+        let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p2)).unwrap();
+        assert_eq!(read_all(&mut c, 5 * SEC), b"");
+    }
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p3), b"still here").unwrap(),
+        b"still here"
+    );
+    let log = s.wait_log_n(
+        "error: cannot execute /nonexistent/tcpwrapd-prog: No such file or directory",
+        3,
+        5 * SEC,
+    );
+    let log2 = s.wait_log_n("exited on signal 11 (SIGSEGV)", 3, 5 * SEC);
+    assert!(
+        log.contains(" prog[") || log.contains(" tcpwrapd-prog["),
+        "{log}"
+    );
+    assert!(log2.contains(" crash.sh["), "{log2}");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(s.zombies(), 0, "{:?}", s.children());
+    assert_eq!(s.children().len(), 0, "{:?}", s.children());
+    assert_eq!(s.fds(), fds);
+}
+
+#[test]
+fn malformed_lines_are_reported_and_the_rest_served() {
+    let p = free_port();
+    let conf = format!(
+        "# a comment\n\
+         echo stream tcp nowait\n\
+         127.0.0.1:{p} stream tcp nowait root internal echo\n\
+         127.0.0.1:{p} stream tcp nowait root internal discard\n\
+         x stream tcp nowait root relative/prog\n"
+    );
+    let s = Server::start("malformed", &conf, "", "", &[]);
+    let log = s.log_text();
+    let conf_path = path_str(&s.conf).to_string();
+    assert!(
+        log.contains(&format!("error: {conf_path}:2: incomplete line")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "error: {conf_path}:4: 127.0.0.1:{p}/tcp is already used by line 3"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("error: {conf_path}:5: server program")),
+        "{log}"
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"ok").unwrap(),
+        b"ok"
+    );
+    // --check reports the same and fails.
+    let out = Command::new(BIN)
+        .arg("--check")
+        .arg(&s.conf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{conf_path}:2: incomplete line")),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{p}/tcp as \"echo\"")), "{stdout}");
+}
+
+#[test]
+fn sighup_reload_keeps_unchanged_listeners_and_a_bad_reload_keeps_everything() {
+    let (pa, pb, pc) = (free_port(), free_port(), free_port());
+    // No per-source limits (FreeBSD's fields, 0: none) for the hammering.
+    let a = format!("127.0.0.1:{pa} stream tcp nowait/0/0/0 root internal echo\n");
+    let b = format!("127.0.0.1:{pb} stream tcp nowait root internal echo\n");
+    let c = format!("127.0.0.1:{pc} stream tcp nowait root internal echo\n");
+    let s = Server::start("reload", &format!("{a}{b}"), "", "", &[]);
+    let inode = listen_inode(pa).expect("listening");
+    // A session that must survive the reloads.
+    let mut held = connect_from("127.0.0.1", addr("127.0.0.1", pa)).unwrap();
+    held.set_read_timeout(Some(5 * SEC)).unwrap();
+    held.write_all(b"1").unwrap();
+    let mut one = [0u8; 1];
+    held.read_exact(&mut one).unwrap();
+    // Clients of the kept service keep connecting during the reload.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let hammer = std::thread::spawn(move || {
+        let mut n = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            echo_from("127.0.0.3", addr("127.0.0.1", pa), b"x").expect("kept service refused");
+            n += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        n
+    });
+    std::fs::write(&s.conf, format!("{a}{c}")).unwrap();
+    // The log was rotated: SIGHUP also reopens it.
+    std::fs::rename(&s.log, s.dir.path("log.1")).unwrap();
+    s.signal("HUP");
+    let log = s.wait_log("reloaded:", 5 * SEC);
+    assert!(log.contains("SIGHUP: reading the configuration"), "{log}");
+    assert!(log.contains("1 kept, 1 opened, 1 closed"), "{log}");
+    assert_eq!(
+        listen_inode(pa),
+        Some(inode),
+        "the kept listener was reopened"
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", pc), b"new").unwrap(),
+        b"new"
+    );
+    let e = connect_from("127.0.0.1", addr("127.0.0.1", pb)).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    // A bad configuration: errors with line numbers, nothing changes.
+    std::fs::write(&s.conf, format!("{a}not a service\n")).unwrap();
+    s.signal("HUP");
+    let log = s.wait_log("reload failed", 5 * SEC);
+    assert!(
+        log.contains(&format!("error: {}:2: incomplete line", path_str(&s.conf))),
+        "{log}"
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", pc), b"c").unwrap(),
+        b"c"
+    );
+    assert_eq!(listen_inode(pa), Some(inode));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(hammer.join().unwrap() > 0);
+    held.write_all(b"2").unwrap();
+    held.read_exact(&mut one).unwrap();
+    assert_eq!(&one, b"2");
+}
+
+#[test]
+fn per_source_concurrency_refuses_only_the_offender() {
+    let p = free_port();
+    let s = Server::start(
+        "persource",
+        &format!("127.0.0.1,127.0.0.2,127.0.0.3:{p} stream tcp nowait/0/0/4 root internal echo\n"),
+        "",
+        "",
+        &[],
+    );
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let mut c = connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap();
+        c.set_read_timeout(Some(5 * SEC)).unwrap();
+        c.write_all(&[b'a' + i]).unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        held.push(c);
+    }
+    for _ in 0..5 {
+        assert!(closed_at_once("127.0.0.2", addr("127.0.0.2", p), 2 * SEC));
+    }
+    assert_eq!(
+        echo_from("127.0.0.3", addr("127.0.0.3", p), b"ok").unwrap(),
+        b"ok"
+    );
+    let log = s.wait_log("per-source limit of 4 simultaneous connections", 5 * SEC);
+    assert!(
+        log.contains("refused connect from 127.0.0.2 (127.0.0.2) (limit: "),
+        "{log}"
+    );
+    drop(held);
+    // The slots come back when the sessions end.
+    let deadline = Instant::now() + 5 * SEC;
+    while echo_from("127.0.0.2", addr("127.0.0.2", p), b"z").is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_flood_of_10000_connections_from_one_source_is_contained() {
+    let p = free_port();
+    let dir = TempDir::new("flood-conf");
+    let settings = dir.write(
+        "tcpwrapd.conf",
+        "per-source-rate 60\nper-source-max 16\nservice-rate 0\nservice-max 0\n",
+    );
+    let s = Server::start(
+        "flood",
+        &format!("127.0.0.1,127.0.0.2,127.0.0.3:{p} stream tcp nowait root internal echo\n"),
+        "",
+        "",
+        &["-c", path_str(&settings)],
+    );
+    // Warm up so that the baseline includes the worker threads' state.
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"w").unwrap(),
+        b"w"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let fds = s.fds();
+    let start = Instant::now();
+    let flooders: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for _ in 0..2500 {
+                    if connect_from("127.0.0.2", addr("127.0.0.2", p)).is_ok() {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    // Meanwhile another source is served every time.
+    let mut served = 0;
+    for i in 0..20u8 {
+        let msg = [b'0' + i % 10; 8];
+        assert_eq!(
+            echo_from("127.0.0.3", addr("127.0.0.3", p), &msg).unwrap(),
+            msg,
+            "other source refused during the flood"
+        );
+        served += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let connected: usize = flooders.into_iter().map(|t| t.join().unwrap()).sum();
+    let took = start.elapsed();
+    assert_eq!(served, 20);
+    assert!(connected > 9000, "only {connected} connections got through");
+    assert!(took < Duration::from_secs(90), "the flood took {took:?}");
+    let log = s.wait_log("per-source limit of 60 connections per minute", 5 * SEC);
+    // Records are limited: at most one per source and service every 10 s.
+    let limit_records = log.matches("(limit: ").count();
+    assert!(limit_records < 20, "{limit_records} limit records");
+    // No fd leak, no zombie, bounded memory.
+    let deadline = Instant::now() + 10 * SEC;
+    while s.fds() > fds {
+        assert!(Instant::now() < deadline, "fds {} > {fds}", s.fds());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(s.zombies(), 0);
+    assert!(s.rss_kib() < 128 * 1024, "RSS {} KiB", s.rss_kib());
+    s.signal("USR1");
+    let log = s.wait_log("per-source-rate ", 5 * SEC);
+    assert!(log.contains("granted "), "{log}");
+}
+
+#[test]
+fn sigterm_stops_at_once_and_leaves_children_running() {
+    let p = free_port();
+    let dir = TempDir::new("term-scripts");
+    let svc = dir.script("slow.sh", "#!/bin/sh\necho started\nexec sleep 30\n");
+    let mut s = Server::start(
+        "term",
+        &format!("127.0.0.1:{p} stream tcp nowait root {}\n", path_str(&svc)),
+        "",
+        "",
+        &[],
+    );
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+    c.set_read_timeout(Some(5 * SEC)).unwrap();
+    let mut b = [0u8; 8];
+    c.read_exact(&mut b).unwrap();
+    let kids = s.children();
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let child = kids[0].0;
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(5 * SEC), Some(0));
+    assert!(
+        s.log_text()
+            .contains("terminating on SIGTERM (1 children left running)")
+    );
+    let e = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The session's process is not killed with the server.
+    assert!(std::path::Path::new(&format!("/proc/{child}")).exists());
+    let _ = Command::new("kill").arg(child.to_string()).status();
+}
+
+#[test]
+fn internal_services_over_tcp_and_udp_and_a_stalled_client_stalls_nothing() {
+    let p = free_port();
+    let q = free_port();
+    let r = free_port();
+    let t = free_port();
+    let s = Server::start(
+        "internal",
+        &format!(
+            "127.0.0.1:\n\
+             {p} stream tcp nowait root internal chargen\n\
+             {q} stream tcp nowait root internal daytime\n\
+             {r} stream tcp nowait root internal time\n\
+             {t} dgram udp wait root internal echo\n\
+             {r} dgram udp wait root internal time\n\
+             {t} stream tcp nowait root internal discard\n"
+        ),
+        "",
+        "",
+        &[],
+    );
+    // A chargen client that never reads.
+    let stalled = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+    c.set_read_timeout(Some(5 * SEC)).unwrap();
+    let mut line = [0u8; 74];
+    c.read_exact(&mut line).unwrap();
+    assert!(line.starts_with(b" !\"#$%") && line.ends_with(b"\r\n"));
+    drop(c);
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", q)).unwrap();
+    let day = read_all(&mut c, 5 * SEC);
+    assert_eq!(day.len(), 26, "{day:?}");
+    assert!(day.ends_with(b"\r\n"));
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", r)).unwrap();
+    let time = read_all(&mut c, 5 * SEC);
+    assert_eq!(time.len(), 4);
+    let now1900 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2_208_988_800;
+    let got = u32::from_be_bytes([time[0], time[1], time[2], time[3]]) as u64;
+    assert!(got.abs_diff(now1900 & 0xffff_ffff) < 5);
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.set_read_timeout(Some(5 * SEC)).unwrap();
+    u.send_to(b"ping", ("127.0.0.1", t)).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = u.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ping");
+    u.send_to(b"", ("127.0.0.1", r)).unwrap();
+    let (n, _) = u.recv_from(&mut buf).unwrap();
+    assert_eq!(n, 4);
+    let mut d = connect_from("127.0.0.1", addr("127.0.0.1", t)).unwrap();
+    d.write_all(b"into the void").unwrap();
+    drop(d);
+    drop(stalled);
+    let log = s.log_text();
+    assert!(log.contains(" chargen["), "{log}");
+    assert!(log.contains(" echo["), "{log}");
+}
+
+#[test]
+fn a_datagram_wait_service_gets_the_socket_after_its_sender_is_checked() {
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is needed"
+        );
+        eprintln!("skipped: no python3");
+        return;
+    };
+    let p = free_port();
+    let dir = TempDir::new("dgram-scripts");
+    let svc = dir.script(
+        "udpsvc",
+        &format!(
+            "#!{python}\nimport socket\ns = socket.socket(fileno=0)\n\
+             data, peer = s.recvfrom(512)\ns.sendto(b'got ' + data, peer)\n"
+        ),
+    );
+    let s = Server::start(
+        "dgram",
+        &format!(
+            "127.0.0.1,127.0.0.2:{p} dgram udp wait root {} udpsvc\n",
+            path_str(&svc)
+        ),
+        "udpsvc: 127.0.0.1\n",
+        "ALL: ALL\n",
+        &[],
+    );
+    let ask = |from: &str, to: &str, msg: &[u8]| -> Option<Vec<u8>> {
+        let u = UdpSocket::bind((from, 0)).unwrap();
+        u.set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        u.send_to(msg, (to, p)).unwrap();
+        let mut buf = [0u8; 512];
+        u.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec())
+    };
+    assert_eq!(
+        ask("127.0.0.1", "127.0.0.1", b"one"),
+        Some(b"got one".to_vec())
+    );
+    assert_eq!(ask("127.0.0.2", "127.0.0.2", b"two"), None);
+    let log = s.wait_log("refused connect from 127.0.0.2", 5 * SEC);
+    assert!(log.contains("udpsvc["), "{log}");
+    // The listener is polled again after the refusal and after the child.
+    let deadline = Instant::now() + 10 * SEC;
+    loop {
+        if ask("127.0.0.1", "127.0.0.1", b"three") == Some(b"got three".to_vec()) {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+}
+
+#[test]
+fn systemd_socket_activation_uses_the_passed_socket() {
+    let p = free_port();
+    let dir = TempDir::new("systemd");
+    let conf = dir.write(
+        "inetd.conf",
+        &format!("127.0.0.1:{p} stream tcp nowait root internal echo\n"),
+    );
+    dir.write("hosts.allow", "");
+    dir.write("hosts.deny", "");
+    let log = dir.path("log");
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener.set_reuse_address(true).unwrap();
+    listener.bind(&addr("127.0.0.1", p).into()).unwrap();
+    listener.listen(16).unwrap();
+    listener.set_cloexec(false).unwrap();
+    use std::os::fd::AsRawFd;
+    let fd = listener.as_raw_fd();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\" 3<&{fd}"
+            ))
+            .arg(BIN)
+            .arg("--allow")
+            .arg(dir.path("hosts.allow"))
+            .arg("--deny")
+            .arg(dir.path("hosts.deny"))
+            .arg("--log-file")
+            .arg(&log)
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    drop(listener);
+    let deadline = Instant::now() + 10 * SEC;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("started:")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("(from systemd)"), "{text}");
+    assert!(
+        text.contains("socket activation: descriptor 3 is 127.0.0.1:"),
+        "{text}"
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"sd").unwrap(),
+        b"sd"
+    );
+}
+
+#[test]
+fn the_demo_serves_grants_refusals_and_a_tripwire() {
+    // The demo's fixed ports must be free (another demo may be running).
+    if std::net::TcpListener::bind("127.0.0.1:7007").is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "port 7007 is busy"
+        );
+        eprintln!("skipped: port 7007 is in use");
+        return;
+    }
+    let dir = TempDir::new("demo");
+    let log = dir.path("log");
+    let mut child = Command::new(BIN)
+        .args(["--demo", "--log-file"])
+        .arg(&log)
+        .current_dir(&dir.0)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stderr = child.stderr.take().unwrap();
+    let _g = Kill(&mut child);
+    let deadline = Instant::now() + 10 * SEC;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("started:")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", 7007), b"hi").unwrap(),
+        b"hi"
+    );
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", 7079)).unwrap();
+    let date = String::from_utf8(read_all(&mut c, 5 * SEC)).unwrap();
+    assert!(date.contains("UTC"), "{date}");
+    assert!(closed_at_once(
+        "127.0.0.1",
+        addr("127.0.0.1", 7019),
+        2 * SEC
+    ));
+    assert!(closed_at_once(
+        "127.0.0.1",
+        addr("127.0.0.1", 7023),
+        2 * SEC
+    ));
+    let deadline = Instant::now() + 5 * SEC;
+    let text = loop {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        if t.contains("(tripwire)") && t.matches("refused connect").count() >= 2 {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "{t}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(text.contains(" echo["), "{text}");
+    assert!(text.contains(" date["), "{text}");
+    assert!(text.contains(" chargen["), "{text}");
+    assert!(text.contains(" telnet["), "{text}");
+    // SIGTERM: a clean stop removes the private copies of the tables.
+    let pid = _g.0.id();
+    let tables = std::env::temp_dir().join(format!("tcpwrapd-demo-{pid}"));
+    assert!(tables.join("hosts.allow").exists());
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let deadline = Instant::now() + 5 * SEC;
+    while _g.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the demo did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!tables.exists());
+    drop(_g);
+    let mut banner = String::new();
+    stderr.read_to_string(&mut banner).unwrap();
+    assert!(banner.contains("nc 127.0.0.1 7007"), "{banner}");
+}
+
+#[test]
+fn a_slow_ident_lookup_holds_up_no_one_else() {
+    // 127.0.0.2's ident server accepts and never answers: its check waits
+    // for the rfc931 time-out (10 s) on a worker, not on the event loop.
+    let ident = match std::net::TcpListener::bind("127.0.0.2:113") {
+        Ok(l) => l,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot bind 127.0.0.2:113: {e}"
+            );
+            eprintln!("skipped: cannot bind 127.0.0.2:113 ({e})");
+            return;
+        }
+    };
+    let p = free_port();
+    let s = Server::start(
+        "ident",
+        &format!("127.0.0.1,127.0.0.2,127.0.0.3:{p} stream tcp nowait root internal echo\n"),
+        "echo: 127.0.0.3\necho: nobody@127.0.0.2\n",
+        "ALL: ALL\n",
+        &[],
+    );
+    let mut slow = connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            echo_from("127.0.0.3", addr("127.0.0.3", p), b"quick").unwrap(),
+            b"quick"
+        );
+    }
+    assert!(t.elapsed() < 2 * SEC, "others waited {:?}", t.elapsed());
+    // The slow client is still undecided, then refused.
+    slow.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut b = [0u8; 1];
+    let e = slow.read(&mut b).unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+    let log = s.wait_log("refused connect from 127.0.0.2", 20 * SEC);
+    assert!(log.contains("connect from 127.0.0.3"), "{log}");
+    assert_eq!(read_all(&mut slow, 5 * SEC), b"");
+    drop(ident);
+}
+
+#[test]
+fn a_stream_wait_service_gets_the_listening_socket() {
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is needed"
+        );
+        eprintln!("skipped: no python3");
+        return;
+    };
+    let p = free_port();
+    let dir = TempDir::new("wait-scripts");
+    let svc = dir.script(
+        "waitsvc",
+        &format!(
+            "#!{python}\nimport socket\ns = socket.socket(fileno=0)\n\
+             c, peer = s.accept()\nc.sendall(b'served by one process\\n')\nc.close()\n"
+        ),
+    );
+    let s = Server::start(
+        "waitstream",
+        &format!("127.0.0.1:{p} stream tcp wait root {}\n", path_str(&svc)),
+        "",
+        "",
+        &[],
+    );
+    for _ in 0..2 {
+        let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+        assert_eq!(read_all(&mut c, 5 * SEC), b"served by one process\n");
+    }
+    let log = s.wait_log_n("handed to the service", 2, 5 * SEC);
+    assert!(log.contains(" waitsvc["), "{log}");
+}
+
+#[test]
+fn aclexec_runs_on_the_connection_and_decides() {
+    let p = free_port();
+    let s = Server::start(
+        "aclexec",
+        &format!("127.0.0.1,127.0.0.2:{p} stream tcp nowait root internal echo\n"),
+        "echo: 127.0.0.1: aclexec test -S /dev/stdin\necho: 127.0.0.2: aclexec exit 1\n",
+        "ALL: ALL\n",
+        &[],
+    );
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"a").unwrap(),
+        b"a"
+    );
+    assert!(closed_at_once("127.0.0.2", addr("127.0.0.2", p), 2 * SEC));
+    let log = s.wait_log("refused connect from 127.0.0.2", 5 * SEC);
+    assert!(log.contains("aclexec returned 1"), "{log}");
+}
+
+#[test]
+fn services_run_as_their_user() {
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    if root.stdout != b"0\n" {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "not root");
+        eprintln!("skipped: not root");
+        return;
+    }
+    let p = free_port();
+    let q = free_port();
+    let dir = TempDir::new("user-scripts");
+    let svc = dir.script("whoami.sh", "#!/bin/sh\necho \"$(id -un) $(id -gn)\"\n");
+    let s = Server::start(
+        "user",
+        &format!(
+            "127.0.0.1:{p} stream tcp nowait nobody {}\n",
+            path_str(&svc)
+        ),
+        "",
+        "",
+        &[],
+    );
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", p)).unwrap();
+    let out = String::from_utf8(read_all(&mut c, 5 * SEC)).unwrap();
+    assert!(out.starts_with("nobody "), "{out:?} {}", s.log_text());
+    drop(s);
+    // A `user` option of the tables switches after the inetd.conf user: as
+    // under tcpd, nobody cannot become root, so the service is not run.
+    let s = Server::start(
+        "user2",
+        &format!(
+            "127.0.0.1:{q} stream tcp nowait nobody {}\n",
+            path_str(&svc)
+        ),
+        "whoami.sh: ALL: user root\n",
+        "",
+        &[],
+    );
+    let mut c = connect_from("127.0.0.1", addr("127.0.0.1", q)).unwrap();
+    assert_eq!(read_all(&mut c, 5 * SEC), b"");
+    s.wait_log("error: setgid(root): Operation not permitted", 5 * SEC);
+}
+
+#[test]
+fn ipv6_clients_are_checked_with_their_address() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    let p = free_port();
+    let s = Server::start(
+        "ipv6",
+        &format!("[::1]:{p} stream tcp6 nowait root internal echo\n"),
+        "echo: [::1]\n",
+        "ALL: ALL\n",
+        &[],
+    );
+    let mut c = std::net::TcpStream::connect(("::1", p)).unwrap();
+    c.set_read_timeout(Some(5 * SEC)).unwrap();
+    c.write_all(b"six").unwrap();
+    let mut b = [0u8; 3];
+    c.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"six");
+    let log = s.wait_log("connect from ::1 (::1) (", 5 * SEC);
+    assert!(log.contains("hosts.allow:1)"), "{log}");
+}
