@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use tcpwrap::alert::AlertMode;
 
 use tcpwrap::sys::serve::ChildStep;
 use tcpwrap::sys::{self, sock, strerror};
@@ -139,7 +140,7 @@ pub enum SockOpt {
 }
 
 /// Options recorded for the event loop and the child.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Recorder {
     /// Steps for the child, in order, with the name each identity step is
     /// reported with.
@@ -149,6 +150,8 @@ pub struct Recorder {
     pub sockopts: Vec<SockOpt>,
     /// The connection, for `aclexec` (its descriptors 0-2, as under tcpd).
     pub fd: Option<i32>,
+    /// Where `alert NAME` options go (the daemon's dispatcher thread).
+    pub alerts: AlertMode,
 }
 
 fn set_env(env: &mut Vec<Vec<u8>>, name: &[u8], value: &[u8]) {
@@ -180,6 +183,9 @@ impl Executor for Recorder {
                 );
             }
             Action::Aclexec { command } => return aclexec(command, self.fd, &self.env, ctx),
+            // Prepared here (templates expanded with this request), sent by
+            // the dispatcher's thread: never waits for the monitoring server.
+            Action::Alert { name, output } => self.alerts.fire(name, output, req, ctx),
             Action::Keepalive => self.sockopts.push(SockOpt::Keepalive),
             Action::Linger(n) => self.sockopts.push(SockOpt::Linger(n)),
             Action::Nice(n) => self.steps.push((ChildStep::Nice(n), Vec::new())),
@@ -378,7 +384,12 @@ fn fix_options(
 }
 
 /// Decide one connection.
-pub fn decide(checker: &Checker, resolver: &TimedResolver, job: Job) -> Checked {
+pub fn decide(
+    checker: &Checker,
+    resolver: &TimedResolver,
+    alerts: &AlertMode,
+    job: Job,
+) -> Checked {
     let mut req = Request::for_connection(&job.svc.daemon, job.client, job.server);
     req.datagram = matches!(job.conn, Conn::Datagram);
     let env = checker.env_with(resolver);
@@ -395,7 +406,10 @@ pub fn decide(checker: &Checker, resolver: &TimedResolver, job: Job) -> Checked 
             Conn::Stream(s) => Some(s.as_raw_fd()),
             Conn::Datagram => None,
         },
-        ..Recorder::default()
+        steps: Vec::new(),
+        spawns: Vec::new(),
+        sockopts: Vec::new(),
+        alerts: alerts.clone(),
     };
     let verdict = if source_routed {
         Verdict {
@@ -463,6 +477,7 @@ impl Workers {
         capacity: usize,
         checker: Arc<Checker>,
         resolver: Arc<TimedResolver>,
+        alerts: AlertMode,
         out: Sender<Msg>,
         waker: Arc<UnixStream>,
     ) -> Workers {
@@ -471,10 +486,11 @@ impl Workers {
             ready: Condvar::new(),
         });
         for i in 0..n.max(1) {
-            let (q, checker, resolver, out, waker) = (
+            let (q, checker, resolver, alerts, out, waker) = (
                 queue.clone(),
                 checker.clone(),
                 resolver.clone(),
+                alerts.clone(),
                 out.clone(),
                 waker.clone(),
             );
@@ -495,7 +511,7 @@ impl Workers {
                                 };
                             }
                         };
-                        let done = decide(&checker, &resolver, job);
+                        let done = decide(&checker, &resolver, &alerts, job);
                         if out.send(Msg::Checked(Box::new(done))).is_err() {
                             return;
                         }

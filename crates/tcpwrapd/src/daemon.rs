@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
+use tcpwrap::alert::{ALERTS_CONF, AlertMode, Dispatcher};
 
 use socket2::{Domain, SockRef, Socket, Type};
 use tcpwrap::Checker;
@@ -280,6 +281,7 @@ impl Daemon {
             settings.queue,
             checker,
             resolver,
+            AlertMode::Dispatch(Arc::new(Dispatcher::new(ALERTS_CONF))),
             tx.clone(),
             waker.clone(),
         );
