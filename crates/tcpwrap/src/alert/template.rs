@@ -49,21 +49,11 @@ pub fn render(
     })
 }
 
-/// A host name or service description for NSCA: `;` (the field separator
-/// of the external command the daemon writes), LF, CR and every other
-/// control byte become `_`, so that a value can neither end the command
-/// nor shift its fields.
-pub fn nsca_name(v: &[u8]) -> Vec<u8> {
-    v.iter()
-        .map(|&b| {
-            if b == b';' || b < 0x20 || b == 0x7f {
-                b'_'
-            } else {
-                b
-            }
-        })
-        .collect()
-}
+/// A host name or service description for NSCA, made safe for the
+/// external command line exactly as `send_nsca` does it (cut at LF; `;`
+/// and control bytes become `_`), so that a value can neither end the
+/// command nor shift its fields.
+pub use tcpwrap_nsca::sanitize_name as nsca_name;
 
 /// Plugin output for NSCA: NUL bytes (which would end the C string) become
 /// `_`; the text is cut to 4095 bytes, at a character boundary when it is
@@ -184,8 +174,8 @@ mod tests {
     #[test]
     fn nsca_sanitising() {
         assert_eq!(
-            nsca_name(b"fire;storm\nX\rY\tZ\x7f\x01"),
-            b"fire_storm_X_Y_Z__"
+            nsca_name(b"fire;storm\rY\tZ\x7f\x01\nINJECTED"),
+            b"fire_storm_Y_Z__"
         );
         assert_eq!(nsca_name(b"TCP Wrappers"), b"TCP Wrappers");
         assert_eq!(nsca_name("hôte".as_bytes()), "hôte".as_bytes());
