@@ -81,7 +81,7 @@ mod tests {
             output: vec![b'o'; 5000],
         };
         let r = packet_result(&c);
-        assert_eq!(r.host, b"fire_storm_");
+        assert_eq!(r.host, b"fire_storm");
         assert_eq!(r.service.as_deref(), Some(&b"TCP_Wrappers_x"[..]));
         assert_eq!(r.output.len(), 4095);
         assert!(
