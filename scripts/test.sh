@@ -17,8 +17,9 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# The alert sinks' real peers (crates/tcpwrap/tests/alerts.rs): Debian's NSCA
-# daemon and Icinga 2 (only its binary and ITL, no recommended extras).
+# The alert sinks' real peers (crates/tcpwrap/tests/alerts.rs; tcpwrapd's
+# alerts in crates/tcpwrapd/tests/daemon.rs): Debian's NSCA daemon and
+# Icinga 2 (only its binary and ITL, no recommended extras).
 need=()
 for p in nsca icinga2-bin icinga2-common openssl; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

@@ -28,7 +28,8 @@ use tcpwrap_core::{
     Action, Ctx, Executor, Family, Forward, Outcome, Request, Resolver, Side, Verdict,
 };
 
-use crate::config::Service;
+use crate::alert::TripwireAlert;
+use crate::config::{Action as ServiceAction, Service};
 
 /// Runs closures on a few threads; a caller waits for its result at most
 /// a time-out (the thread finishes the call in its own time).
@@ -152,6 +153,8 @@ pub struct Recorder {
     pub fd: Option<i32>,
     /// Where `alert NAME` options go (the daemon's dispatcher thread).
     pub alerts: AlertMode,
+    /// The names of the alerts fired for this connection.
+    pub fired: Vec<Vec<u8>>,
 }
 
 fn set_env(env: &mut Vec<Vec<u8>>, name: &[u8], value: &[u8]) {
@@ -185,7 +188,10 @@ impl Executor for Recorder {
             Action::Aclexec { command } => return aclexec(command, self.fd, &self.env, ctx),
             // Prepared here (templates expanded with this request), sent by
             // the dispatcher's thread: never waits for the monitoring server.
-            Action::Alert { name, output } => self.alerts.fire(name, output, req, ctx),
+            Action::Alert { name, output } => {
+                self.fired.push(name.to_vec());
+                self.alerts.fire(name, output, req, ctx);
+            }
             Action::Keepalive => self.sockopts.push(SockOpt::Keepalive),
             Action::Linger(n) => self.sockopts.push(SockOpt::Linger(n)),
             Action::Nice(n) => self.steps.push((ChildStep::Nice(n), Vec::new())),
@@ -307,6 +313,8 @@ pub struct Job {
     pub conn: Conn,
     /// The environment children start from.
     pub env: Arc<Vec<Vec<u8>>>,
+    /// A tripwire service's alert (`tripwire-alert` of tcpwrapd.conf).
+    pub tripwire_alert: Option<Arc<TripwireAlert>>,
 }
 
 /// A decided connection.
@@ -410,8 +418,9 @@ pub fn decide(
         spawns: Vec::new(),
         sockopts: Vec::new(),
         alerts: alerts.clone(),
+        fired: Vec::new(),
     };
-    let verdict = if source_routed {
+    let mut verdict = if source_routed {
         Verdict {
             decision: tcpwrap_core::Decision::Deny,
             reason: tcpwrap_core::Reason::OptionError,
@@ -428,6 +437,13 @@ pub fn decide(
         checker.check_with(env, &mut req, CheckSettings::default(), &mut rec)
     };
     rec.fd = None;
+    // A tripwire raises its alert whatever the tables decided (a source-
+    // routed client included), once per connection; the warnings are
+    // logged with the check's.
+    if let (ServiceAction::Tripwire, Some(tw)) = (&job.svc.action, &job.tripwire_alert) {
+        let warnings = tw.fire(alerts, &rec.fired, &mut req, env);
+        verdict.diagnostics.extend(warnings);
+    }
     let mut ctx = Ctx::new(env);
     let client_info = req.client_info(&mut ctx);
     let client_addr = req.addr(Side::Client, &mut ctx).to_vec();
@@ -452,6 +468,11 @@ pub enum Msg {
     Checked(Box<Checked>),
     /// An internal stream session ended.
     SessionDone(u64),
+    /// A delivery message of the alert dispatcher's thread, to log.
+    AlertReport {
+        priority: i32,
+        message: Vec<u8>,
+    },
 }
 
 /// Wake the event loop (a byte on a non-blocking socket pair; a full

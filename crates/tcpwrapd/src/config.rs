@@ -15,6 +15,7 @@ use tcpwrap::sys;
 use tcpwrap_tools::inetcf::{self, Entry, Families, Server, SockType, Transport};
 use tcpwrap_tools::tcpd::Daemon;
 
+use crate::alert::TripwireAlert;
 use crate::internal::Builtin;
 
 /// A problem with one line of a configuration file.
@@ -65,6 +66,9 @@ pub struct Settings {
     pub backlog: i32,
     /// `spawn` commands running at once, at most.
     pub max_spawn: usize,
+    /// The alert every tripwire connection raises (`tripwire-alert`;
+    /// `None`: none).
+    pub tripwire_alert: Option<Arc<TripwireAlert>>,
 }
 
 impl Default for Settings {
@@ -82,6 +86,7 @@ impl Default for Settings {
             internal_timeout: Duration::from_secs(60),
             backlog: 128,
             max_spawn: 64,
+            tripwire_alert: None,
         }
     }
 }
@@ -103,6 +108,9 @@ impl Settings {
             let key = words.next().unwrap_or("");
             let value: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
             let r = match value.as_slice() {
+                [v] if key == "tripwire-alert" => {
+                    self.set_tripwire_alert(v, Some((Arc::from(file), line)))
+                }
                 [v] => self.set(key, v),
                 _ => Err(format!("expected \"{key} VALUE\"")),
             };
@@ -147,8 +155,19 @@ impl Settings {
             "queue" => self.queue = num(1 << 20)?.max(1) as usize,
             "backlog" => self.backlog = num(65535)?.max(1) as i32,
             "max-spawn" => self.max_spawn = num(1 << 16)? as usize,
+            "tripwire-alert" => self.set_tripwire_alert(value, None)?,
             _ => return Err(format!("unknown setting \"{key}\"")),
         }
+        Ok(())
+    }
+
+    /// `tripwire-alert NAME` (or `none`), set at `at` (file and line).
+    fn set_tripwire_alert(
+        &mut self,
+        value: &str,
+        at: Option<(Arc<[u8]>, u32)>,
+    ) -> Result<(), String> {
+        self.tripwire_alert = TripwireAlert::parse(value, at)?.map(Arc::new);
         Ok(())
     }
 }
@@ -610,5 +629,31 @@ mod tests {
         assert_eq!(s.per_source_rate, 10);
         assert_eq!(s.lookup_timeout, Duration::from_millis(500));
         assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![5, 6]);
+    }
+
+    #[test]
+    fn tripwire_alert_setting() {
+        let mut s = Settings::default();
+        assert_eq!(s.tripwire_alert, None);
+        let errs = s.apply_file(b"t.conf", b"workers 2\ntripwire-alert = tcp-wrappers\n");
+        assert!(errs.is_empty(), "{errs:?}");
+        let a = s.tripwire_alert.clone().unwrap();
+        assert_eq!(a.name, b"tcp-wrappers");
+        assert_eq!(a.at, Some((Arc::from(&b"t.conf"[..]), 2)));
+        // A bad name is an error of its line and changes nothing.
+        let errs = s.apply_file(b"t.conf", b"tripwire-alert bad;name\n");
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 1);
+        assert!(
+            errs[0]
+                .message
+                .starts_with("tripwire-alert: bad alert name")
+        );
+        assert_eq!(s.tripwire_alert, Some(a));
+        // none: off.
+        assert!(s.apply_file(b"t.conf", b"tripwire-alert none\n").is_empty());
+        assert_eq!(s.tripwire_alert, None);
+        assert!(s.set("tripwire-alert", "x.y_z").is_ok());
+        assert_eq!(s.tripwire_alert.as_ref().unwrap().at, None);
     }
 }

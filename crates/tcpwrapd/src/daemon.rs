@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
-use tcpwrap::alert::{ALERTS_CONF, AlertMode, Dispatcher};
+use tcpwrap::alert::AlertMode;
 
 use socket2::{Domain, SockRef, Socket, Type};
 use tcpwrap::Checker;
@@ -24,7 +24,7 @@ use tcpwrap::sys::serve::{self, ChildFailure, ChildPlan, ChildStdio, ChildStep, 
 use tcpwrap::sys::strerror;
 use tcpwrap_tools::json::Value;
 
-use crate::alert::{AlertHook, TripwireEvent};
+use crate::alert::TripwireAlert;
 use crate::check::{self, Checked, Conn, Job, LookupPool, Msg, SockOpt, TimedResolver, Workers};
 use crate::config::{self, Action, Bind, ConfigError, Service, Settings};
 use crate::internal;
@@ -57,6 +57,9 @@ pub struct Options {
     pub settings: Settings,
     pub allow: Vec<u8>,
     pub deny: Vec<u8>,
+    /// The alerts config (`--alerts`, default
+    /// [`tcpwrap::alert::ALERTS_CONF`]).
+    pub alerts: PathBuf,
 }
 
 /// A listening socket.
@@ -171,7 +174,6 @@ pub struct Daemon {
     signals: OwnedFd,
     next_id: u64,
     env: Arc<Vec<Vec<u8>>>,
-    alert: Box<dyn AlertHook>,
     stats: HashMap<String, Stats>,
     datagrams: usize,
     stop: Option<i32>,
@@ -262,7 +264,7 @@ fn numeric(a: &SocketAddr) -> String {
 impl Daemon {
     /// Set up (signals first, before any thread exists) without opening
     /// listeners.
-    pub fn new(opts: Options, log: Logger, alert: Box<dyn AlertHook>) -> std::io::Result<Daemon> {
+    pub fn new(opts: Options, log: Logger) -> std::io::Result<Daemon> {
         let signals = serve::signal_fd(&SIGNALS)?;
         let (wake_rd, wake_wr) = UnixStream::pair()?;
         wake_rd.set_nonblocking(true)?;
@@ -281,7 +283,11 @@ impl Daemon {
             settings.queue,
             checker,
             resolver,
-            AlertMode::Dispatch(Arc::new(Dispatcher::new(ALERTS_CONF))),
+            AlertMode::Dispatch(Arc::new(crate::alert::dispatcher(
+                &opts.alerts,
+                tx.clone(),
+                waker.clone(),
+            ))),
             tx.clone(),
             waker.clone(),
         );
@@ -307,7 +313,6 @@ impl Daemon {
             signals,
             next_id: 1,
             env: Arc::new(env_snapshot()),
-            alert,
             stats: HashMap::new(),
             datagrams: 0,
             stop: None,
@@ -487,6 +492,22 @@ impl Daemon {
             );
             r.extra.push(("line", Value::Int(i64::from(w.line))));
             self.log.log(&r);
+        }
+        // As tcpdchk checks a table's alerts: an alert that cannot be sent
+        // is a warning now, not only at the first tripwire.
+        if let Some(tw) = &settings.tripwire_alert {
+            if let Err(m) = tw.check(&self.opts.alerts) {
+                let mut r = Record::new(
+                    LOG_WARNING,
+                    SELF,
+                    "config-warning",
+                    format!("warning: {}{m}", tw.origin()).into_bytes(),
+                );
+                if let Some((_, line)) = &tw.at {
+                    r.extra.push(("line", Value::Int(i64::from(*line))));
+                }
+                self.log.log(&r);
+            }
         }
         self.apply(cfg.services, settings, initial);
         self.started_ok = true;
@@ -754,6 +775,9 @@ impl Daemon {
                         self.limiter.release(t);
                     }
                 }
+                Msg::AlertReport { priority, message } => {
+                    self.log.log(&Record::new(priority, SELF, "alert", message));
+                }
             }
         }
     }
@@ -865,6 +889,7 @@ impl Daemon {
             server: s.local_addr().ok(),
             conn: Conn::Stream(s),
             env: self.env.clone(),
+            tripwire_alert: self.tripwire_alert(&svc),
         };
         self.pending.insert(
             id,
@@ -880,6 +905,14 @@ impl Daemon {
                 self.limiter.release(t);
             }
             self.overloaded(&svc, peer);
+        }
+    }
+
+    /// The alert a connection to `svc` raises as a tripwire.
+    fn tripwire_alert(&self, svc: &Service) -> Option<Arc<TripwireAlert>> {
+        match svc.action {
+            Action::Tripwire => self.settings.tripwire_alert.clone(),
+            _ => None,
         }
     }
 
@@ -999,6 +1032,7 @@ impl Daemon {
             server,
             conn: Conn::Datagram,
             env: self.env.clone(),
+            tripwire_alert: None,
         };
         match self.workers.submit(job) {
             Ok(()) => {
@@ -1082,6 +1116,7 @@ impl Daemon {
                 server,
                 conn: Conn::Datagram,
                 env: self.env.clone(),
+                tripwire_alert: self.tripwire_alert(&svc),
             };
             if self.workers.submit(job).is_err() {
                 if let Some(t) = self.pending.remove(&id).and_then(|p| p.ticket) {
@@ -1439,17 +1474,6 @@ impl Daemon {
                 r.rule = rule.as_ref();
             }
             self.log.log(&r);
-        }
-        if tripwire {
-            let ev = TripwireEvent {
-                service: &svc.label,
-                daemon: &svc.daemon,
-                client: c.client,
-                server: c.server,
-                client_info: &c.client_info,
-                verdict: v,
-            };
-            self.alert.tripwire(&ev);
         }
         // The connection closes here unless a child or a session has it.
         drop(conn);

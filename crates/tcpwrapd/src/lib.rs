@@ -19,7 +19,6 @@ pub mod log;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-use alert::{AlertHook, NoAlert};
 use config::Settings;
 use daemon::{ConfSource, Daemon, Options};
 use log::{Logger, Targets};
@@ -37,6 +36,8 @@ usage: tcpwrapd [options] [inetd.conf]
                          default /etc/tcpwrapd.conf when it exists
       --allow FILE       hosts.allow to use (default /etc/hosts.allow)
       --deny FILE        hosts.deny to use (default /etc/hosts.deny)
+      --alerts FILE      the alerts config of `alert` options and tripwires
+                         (default /etc/tcpwrap/alerts.conf)
   -d, --stderr           log to standard error instead of syslog
       --log-file FILE    log to FILE instead of syslog
       --json-log FILE    also write every record as a JSON line to FILE
@@ -58,6 +59,7 @@ pub struct Cli {
     pub settings_file: Option<PathBuf>,
     pub allow: Option<Vec<u8>>,
     pub deny: Option<Vec<u8>>,
+    pub alerts: Option<PathBuf>,
     pub stderr: bool,
     pub log_file: Option<PathBuf>,
     pub json_log: Option<PathBuf>,
@@ -80,6 +82,7 @@ pub fn parse_args(args: &[Vec<u8>]) -> Result<Cli, String> {
         settings_file: None,
         allow: None,
         deny: None,
+        alerts: None,
         stderr: false,
         log_file: None,
         json_log: None,
@@ -103,6 +106,7 @@ pub fn parse_args(args: &[Vec<u8>]) -> Result<Cli, String> {
             b"-c" | b"--config" => cli.settings_file = Some(path(&value(&mut i, "--config")?)),
             b"--allow" => cli.allow = Some(value(&mut i, "--allow")?),
             b"--deny" => cli.deny = Some(value(&mut i, "--deny")?),
+            b"--alerts" => cli.alerts = Some(path(&value(&mut i, "--alerts")?)),
             b"-d" | b"--stderr" => cli.stderr = true,
             b"--log-file" => cli.log_file = Some(path(&value(&mut i, "--log-file")?)),
             b"--json-log" => cli.json_log = Some(path(&value(&mut i, "--json-log")?)),
@@ -188,6 +192,10 @@ fn options(cli: &Cli, demo_tables: Option<(Vec<u8>, Vec<u8>)>) -> Options {
         settings,
         allow,
         deny,
+        alerts: cli
+            .alerts
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(tcpwrap::alert::ALERTS_CONF)),
     }
 }
 
@@ -223,6 +231,11 @@ fn check_only(opts: &Options) -> i32 {
     for w in &cfg.warnings {
         eprintln!("tcpwrapd: warning: {w}");
     }
+    if let Some(tw) = &settings.tripwire_alert {
+        if let Err(m) = tw.check(&opts.alerts) {
+            eprintln!("tcpwrapd: warning: {}{m}", tw.origin());
+        }
+    }
     for s in &cfg.services {
         let binds: Vec<String> = s.binds.iter().map(|b| b.to_string()).collect();
         println!(
@@ -237,8 +250,8 @@ fn check_only(opts: &Options) -> i32 {
     i32::from(!errors.is_empty())
 }
 
-/// Run with these arguments; the exit status. `alert` receives tripwires.
-pub fn run_with(args: Vec<Vec<u8>>, alert: Box<dyn AlertHook>) -> i32 {
+/// Run with these arguments (without argv[0]); the exit status.
+pub fn run(args: Vec<Vec<u8>>) -> i32 {
     let cli = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -287,7 +300,7 @@ pub fn run_with(args: Vec<Vec<u8>>, alert: Box<dyn AlertHook>) -> i32 {
             return 1;
         }
     };
-    let mut d = match Daemon::new(opts.clone(), logger, alert) {
+    let mut d = match Daemon::new(opts.clone(), logger) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("tcpwrapd: cannot start: {e}");
@@ -311,7 +324,7 @@ pub fn run_with(args: Vec<Vec<u8>>, alert: Box<dyn AlertHook>) -> i32 {
 /// The process entry point.
 pub fn main() -> i32 {
     let args = std::env::args_os().skip(1).map(|a| a.into_vec()).collect();
-    run_with(args, Box::new(NoAlert))
+    run(args)
 }
 
 #[cfg(test)]
@@ -337,6 +350,8 @@ mod tests {
             "-R",
             "7",
             "-i",
+            "--alerts",
+            "al.conf",
             "conf",
         ]))
         .unwrap();
@@ -352,5 +367,8 @@ mod tests {
         let o = options(&parse_args(&v(&["x.conf"])).unwrap(), None);
         assert_eq!(o.allow, b"/etc/hosts.allow");
         assert_eq!(o.settings_file, Some((PathBuf::from(TCPWRAPD_CONF), false)));
+        assert_eq!(o.alerts, PathBuf::from(tcpwrap::alert::ALERTS_CONF));
+        assert_eq!(c.alerts, Some(PathBuf::from("al.conf")));
+        assert!(parse_args(&v(&["--alerts"])).is_err());
     }
 }

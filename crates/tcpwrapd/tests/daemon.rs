@@ -1,8 +1,13 @@
 //! tcpwrapd end to end: the real binary on loopback (the whole 127/8 gives
 //! distinct client sources), temporary configurations and tables, the log in
-//! a file.
+//! a file. The alert tests against Debian's nsca daemon run inside a private
+//! mount namespace (tests/golden/ns-run, through the real-peer support of
+//! crates/tcpwrap/tests/support/peers.rs) so that nothing reaches the
+//! machine's /dev/log.
 
 mod common;
+#[path = "../../tcpwrap/tests/support/peers.rs"]
+mod peers;
 
 use std::io::{Read, Write};
 use std::net::UdpSocket;
@@ -861,4 +866,314 @@ fn ipv6_clients_are_checked_with_their_address() {
     assert_eq!(&b, b"six");
     let log = s.wait_log("connect from ::1 (::1) (", 5 * SEC);
     assert!(log.contains("hosts.allow:1)"), "{log}");
+}
+
+/// An alerts config for an NSCA daemon on 127.0.0.1:`port` (password
+/// `secret`, XOR), with `alerts` appended.
+fn nsca_alerts(port: u16, alerts: &str) -> String {
+    format!(
+        "[sink monitor]\ntype = nsca\nserver = 127.0.0.1\nport = {port}\npassword = secret\n\
+         encryption_method = 1\ntimeout = 5\n\n{alerts}"
+    )
+}
+
+/// Wait until the nsca daemon wrote `line`; all its lines.
+fn wait_command(cmd: &std::path::Path, line: &str, limit: Duration) -> Vec<String> {
+    peers::wait_for(limit, || {
+        let c = peers::commands(cmd);
+        c.iter().any(|l| l == line).then_some(c)
+    })
+    .unwrap_or_else(|| panic!("nsca did not write {line:?}: {:?}", peers::commands(cmd)))
+}
+
+#[test]
+fn a_tripwire_raises_its_alert_at_the_real_nsca_daemon() {
+    if peers::namespace("a_tripwire_raises_its_alert_at_the_real_nsca_daemon").is_none() {
+        return;
+    }
+    if !peers::nsca_available() {
+        return;
+    }
+    let scratch = peers::Scratch::new("twd-tripwire");
+    let nport = free_port();
+    let (_nsca, cmd) = peers::start_nsca(&scratch, "nsca", nport, 1);
+    let tripwire = "[alert tripwire]\nsink = monitor\nhost = firestorm\nservice = Tripwires\n\
+                    code = 2\noutput = Tripwire %d from %a\nwindow = 0\n";
+    let alerts = scratch.private("alerts.conf", &nsca_alerts(nport, tripwire));
+    let conf = scratch.private("tcpwrapd.conf", "tripwire-alert tripwire\n");
+    let p = free_port();
+    let s = Server::start(
+        "tw-nsca",
+        &format!("127.0.0.1:{p} stream tcp nowait root tripwire telnet\n"),
+        "",
+        // The rule fires the same alert for 127.0.0.3: sent once, not twice.
+        "telnet: 127.0.0.3: alert tripwire Rule %d %a\n",
+        &["-c", path_str(&conf), "--alerts", path_str(&alerts)],
+    );
+    let log = s.log_text();
+    assert!(!log.contains("warning"), "{log}");
+    let tw = addr("127.0.0.1", p);
+
+    let t = Instant::now();
+    assert!(closed_at_once("127.0.0.1", tw, 2 * SEC));
+    assert!(
+        t.elapsed() < SEC,
+        "the tripwire closed after {:?}",
+        t.elapsed()
+    );
+    let first = "PROCESS_SERVICE_CHECK_RESULT;firestorm;Tripwires;2;Tripwire telnet from 127.0.0.1";
+    wait_command(&cmd, first, 5 * SEC);
+    let log = s.wait_log("alert tripwire: sink monitor: 1 result(s) sent", 5 * SEC);
+    assert!(
+        log.contains(&format!(
+            " telnet[{}]: refused connect from 127.0.0.1 (127.0.0.1) (tripwire)\n",
+            s.pid()
+        )),
+        "{log}"
+    );
+    // The dispatcher's messages go to tcpwrapd's log, not to syslog.
+    assert!(
+        log.contains(&format!(
+            " tcpwrapd[{}]: alert tripwire: sink monitor: 1 result(s) sent\n",
+            s.pid()
+        )),
+        "{log}"
+    );
+
+    // The deciding rule fired the same alert, with its own output: once.
+    assert!(closed_at_once("127.0.0.3", tw, 2 * SEC));
+    let rule = "PROCESS_SERVICE_CHECK_RESULT;firestorm;Tripwires;2;Rule telnet 127.0.0.3";
+    wait_command(&cmd, rule, 5 * SEC);
+
+    // A changed alerts.conf and tripwire-alert apply after SIGHUP (the
+    // alerts config is read for every alert).
+    std::fs::write(
+        &alerts,
+        nsca_alerts(
+            nport,
+            &format!(
+                "{tripwire}\n[alert second]\nsink = monitor\nhost = firestorm\n\
+                 service = Tripwires\ncode = 1\noutput = Second %d %a\nwindow = 0\n"
+            ),
+        ),
+    )
+    .unwrap();
+    std::fs::write(&conf, "tripwire-alert = second\n").unwrap();
+    s.signal("HUP");
+    s.wait_log("reloaded:", 5 * SEC);
+    assert!(closed_at_once("127.0.0.4", tw, 2 * SEC));
+    let second = "PROCESS_SERVICE_CHECK_RESULT;firestorm;Tripwires;1;Second telnet 127.0.0.4";
+    wait_command(&cmd, second, 5 * SEC);
+    // Nothing else arrives: no duplicate for 127.0.0.3.
+    std::thread::sleep(SEC);
+    assert_eq!(peers::commands(&cmd), [first, rule, second]);
+}
+
+#[test]
+fn a_flood_of_tripwire_connections_gives_one_alert_then_one_summary() {
+    if peers::namespace("a_flood_of_tripwire_connections_gives_one_alert_then_one_summary")
+        .is_none()
+    {
+        return;
+    }
+    if !peers::nsca_available() {
+        return;
+    }
+    let scratch = peers::Scratch::new("twd-flood");
+    let nport = free_port();
+    let (_nsca, cmd) = peers::start_nsca(&scratch, "nsca", nport, 1);
+    let alerts = scratch.private(
+        "alerts.conf",
+        &nsca_alerts(
+            nport,
+            "[alert tripwire]\nsink = monitor\nhost = firestorm\nservice = Tripwires\n\
+             code = 2\noutput = Tripwire %d from %a\nwindow = 3\n",
+        ),
+    );
+    // No per-source rate limit: every connection reaches the tripwire.
+    let conf = scratch.private(
+        "tcpwrapd.conf",
+        "tripwire-alert tripwire\nper-source-rate 0\n",
+    );
+    let p = free_port();
+    let s = Server::start(
+        "tw-flood",
+        &format!("127.0.0.1:{p} stream tcp nowait root tripwire telnet\n"),
+        "",
+        "",
+        &["-c", path_str(&conf), "--alerts", path_str(&alerts)],
+    );
+    let tw = addr("127.0.0.1", p);
+    let start = Instant::now();
+    for _ in 0..20 {
+        assert!(closed_at_once("127.0.0.2", tw, 2 * SEC));
+    }
+    let burst = start.elapsed();
+    assert!(burst < 2 * SEC, "20 connections took {burst:?}");
+    let first = "PROCESS_SERVICE_CHECK_RESULT;firestorm;Tripwires;2;Tripwire telnet from 127.0.0.2";
+    wait_command(&cmd, first, 5 * SEC);
+    assert!(
+        start.elapsed() < 3 * SEC,
+        "the first alert came only after {:?}",
+        start.elapsed()
+    );
+    s.wait_log_n("(tripwire)", 20, 5 * SEC);
+    let summary = "PROCESS_SERVICE_CHECK_RESULT;firestorm;Tripwires;2;20 refused connections from 127.0.0.2 to 1 services in 3 s";
+    wait_command(&cmd, summary, 10 * SEC);
+    let at = start.elapsed();
+    assert!(
+        at >= 3 * SEC,
+        "the summary came before the window's end: {at:?}"
+    );
+    assert!(at < 6 * SEC, "the summary came only after {at:?}");
+    std::thread::sleep(SEC);
+    assert_eq!(peers::commands(&cmd), [first, summary]);
+}
+
+#[test]
+fn an_alert_option_goes_through_the_dispatcher_and_never_delays_the_refusal() {
+    // A sink that accepts (the kernel completes the handshake) and never
+    // answers: each delivery waits for the sink's 2-second time-out.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sport = silent.local_addr().unwrap().port();
+    let scratch = peers::Scratch::new("twd-silent");
+    let alerts = scratch.private(
+        "alerts.conf",
+        &format!(
+            "[sink monitor]\ntype = nsca\nserver = 127.0.0.1\nport = {sport}\npassword = secret\n\
+             timeout = 2\n\n[alert tw]\nsink = monitor\nhost = firestorm\nservice = TCP Wrappers\n\
+             code = 2\noutput = Denied %d-%a\nwindow = 0\n"
+        ),
+    );
+    let p = free_port();
+    let s = Server::start(
+        "alert-option",
+        &format!("127.0.0.1:{p} stream tcp nowait root internal echo\n"),
+        "",
+        "echo: 127.0.0.2: alert tw\n",
+        &["--alerts", path_str(&alerts)],
+    );
+    let deny = s.dir.path("hosts.deny");
+    let refused = format!(
+        " echo[{}]: refused connect from 127.0.0.2 (127.0.0.2) ({}:1)\n",
+        s.pid(),
+        path_str(&deny)
+    );
+    let start = Instant::now();
+    for n in 1..=2 {
+        let t = Instant::now();
+        assert!(closed_at_once("127.0.0.2", addr("127.0.0.1", p), 2 * SEC));
+        assert!(t.elapsed() < SEC, "refusal {n} took {:?}", t.elapsed());
+        s.wait_log_n(&refused, n, SEC);
+        assert!(
+            t.elapsed() < SEC,
+            "refusal {n} logged after {:?}",
+            t.elapsed()
+        );
+    }
+    // Others are served meanwhile.
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"hi").unwrap(),
+        b"hi"
+    );
+    // The dispatcher did connect to the sink, and gave up after its
+    // time-out, one alert after the other; tcpwrapd logged it.
+    silent.set_nonblocking(true).unwrap();
+    // (Held open, silent, until the end.)
+    let _first = peers::wait_for(3 * SEC, || silent.accept().ok());
+    assert!(_first.is_some(), "no delivery reached the sink");
+    let timeout = format!(
+        " tcpwrapd[{}]: alert tw: sink monitor: Timeout after 2 seconds (host 127.0.0.1 port {sport})\n",
+        s.pid()
+    );
+    let log = s.wait_log_n(&timeout, 2, 10 * SEC);
+    let at = start.elapsed();
+    assert!(at >= 4 * SEC - Duration::from_millis(300), "{at:?}");
+    assert!(
+        log.find(&refused).unwrap() < log.find(&timeout).unwrap(),
+        "{log}"
+    );
+    assert!(!log.contains("warning"), "{log}");
+}
+
+#[test]
+fn tripwire_alert_problems_are_logged_with_their_position() {
+    let scratch = peers::Scratch::new("twd-nope");
+    let alerts = scratch.private(
+        "alerts.conf",
+        "[sink m]\ntype = nsca\nserver = 127.0.0.1\n\n[alert tw]\nsink = m\nhost = h\ncode = 2\noutput = o\n",
+    );
+    let conf = scratch.private("tcpwrapd.conf", "# alerts\ntripwire-alert nope\n");
+    let p = free_port();
+    let inetd = format!("127.0.0.1:{p} stream tcp nowait root tripwire telnet\n");
+    let s = Server::start(
+        "tw-nope",
+        &inetd,
+        "",
+        "",
+        &["-c", path_str(&conf), "--alerts", path_str(&alerts)],
+    );
+    let why = format!("alert nope: not defined in {}", path_str(&alerts));
+    // At start, as tcpdchk would warn about a table's alert ...
+    let log = s.log_text();
+    assert!(
+        log.contains(&format!(
+            " tcpwrapd[{}]: warning: {}:2: {why}\n",
+            s.pid(),
+            path_str(&conf)
+        )),
+        "{log}"
+    );
+    // ... and with every tripwire connection, which is still closed at once.
+    let t = Instant::now();
+    assert!(closed_at_once("127.0.0.1", addr("127.0.0.1", p), 2 * SEC));
+    assert!(t.elapsed() < SEC);
+    let log = s.wait_log("(tripwire)", 5 * SEC);
+    let warning = format!(
+        " telnet[{}]: warning: {}, line 2: {why}\n",
+        s.pid(),
+        path_str(&conf)
+    );
+    assert!(log.contains(&warning), "{log}");
+    assert!(
+        log.find(&warning).unwrap() < log.find("(tripwire)").unwrap(),
+        "{log}"
+    );
+    // --check says so too (a warning: the exit status stays 0).
+    let out = Command::new(BIN)
+        .args([
+            "--check",
+            "-c",
+            path_str(&conf),
+            "--alerts",
+            path_str(&alerts),
+        ])
+        .arg(&s.conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "tcpwrapd: warning: {}:2: {why}\n",
+            path_str(&conf)
+        )),
+        "{err}"
+    );
+    // A bad name is an error of its line.
+    std::fs::write(&conf, "tripwire-alert -x\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--check", "-c", path_str(&conf)])
+        .arg(&s.conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "tcpwrapd: error: {}:1: tripwire-alert: bad alert name \"-x\"",
+            path_str(&conf)
+        )),
+        "{err}"
+    );
 }
