@@ -800,3 +800,37 @@ fn no_encryption_method() {
     assert_eq!(o.out(), ok_line(2));
     assert_eq!(c.len(), 2);
 }
+
+/// Every method our build can run: Debian's send_nsca and ours, each
+/// against the real daemon configured with that method, deliver the same
+/// results (several packets on one connection, so the cipher stream must
+/// continue across packets) with the same messages.
+#[test]
+fn every_supported_method_matches_debian() {
+    if !nsca_lab::peers_available() {
+        return;
+    }
+    let mut tried = Vec::new();
+    for m in tcpwrap_nsca::Method::all().filter(|m| m.supported()) {
+        let mut n = Nsca::start(m.number());
+        let a = n.args(&[]);
+        let (o, c) = same(
+            &mut n,
+            &a,
+            b"web01\tsshd\t2\tREFUSED sshd from 10.1.2.3\x17web01\t1\tsecond\x17h\tTCP Wrappers\t2\tline1\nline2\\x",
+        );
+        assert_eq!(o.status, Some(0), "method {m}");
+        assert_eq!(o.out(), ok_line(3), "method {m}");
+        assert_eq!(
+            c,
+            lines(&[
+                "PROCESS_SERVICE_CHECK_RESULT;web01;sshd;2;REFUSED sshd from 10.1.2.3",
+                "PROCESS_HOST_CHECK_RESULT;web01;1;second",
+                "PROCESS_SERVICE_CHECK_RESULT;h;TCP Wrappers;2;line1\\nline2\\\\x",
+            ]),
+            "method {m}"
+        );
+        tried.push(m.number());
+    }
+    assert_eq!(tried, [0, 1, 2, 3, 4, 5, 6, 8, 9, 11, 14, 20, 23]);
+}
