@@ -5,6 +5,9 @@
 # Measures only: a missed target is reported, never an error.
 #
 # usage: scripts/bench.sh
+#        scripts/bench.sh tcpwrapd   the super-server benchmark instead:
+#                                    benches/tcpwrapd/run.sh (root; about 4-5
+#                                    minutes, BENCH_QUICK=1 about 1.5 minutes)
 # env:
 #   BENCH_QUICK=1   shorter runs (about 1 minute instead of about 2-3)
 #   REPEATS=n       Debian runs per case (default 3, quick 1; median taken)
@@ -19,6 +22,16 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+
+if [ "${1:-}" = tcpwrapd ]; then
+    # tcpwrapd vs openbsd-inetd -l, openbsd-inetd + tcpd and xinetd (issue 7):
+    # connections per second and the one-source flood, see docs/benchmarks.md.
+    if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
+        export REPEATS=${REPEATS:-1} SECONDS_PER=${SECONDS_PER:-1}
+        export FLOOD_SECONDS=${FLOOD_SECONDS:-10} CONTROL_SECONDS=${CONTROL_SECONDS:-5}
+    fi
+    exec benches/tcpwrapd/run.sh
+fi
 
 if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
     REPEATS=${REPEATS:-1}; WARMUP=${WARMUP:-0.5}; MEASURE=${MEASURE:-1}
