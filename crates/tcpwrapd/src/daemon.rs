@@ -1725,7 +1725,7 @@ impl Daemon {
             self.lookups
                 .timeouts
                 .load(std::sync::atomic::Ordering::Relaxed),
-            self.log.dropped
+            self.log.dropped()
         );
         let mut r = Record::new(LOG_INFO, SELF, "status", msg.into_bytes());
         r.extra.push(("children", Value::Int(running as i64)));
