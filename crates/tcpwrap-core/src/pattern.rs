@@ -425,7 +425,11 @@ mod tests {
             ("::ffff:010.0.0.1", false, false),
         ] {
             assert_eq!(m("10.0.0.0", "8", addr), v4, "{addr} in 10.0.0.0/8");
-            assert_eq!(m("[::ffff:0.0.0.0]", "96", addr), v6, "{addr} in [::ffff:0.0.0.0]/96");
+            assert_eq!(
+                m("[::ffff:0.0.0.0]", "96", addr),
+                v6,
+                "{addr} in [::ffff:0.0.0.0]/96"
+            );
             assert_eq!(m("[::]", "0", addr), v6, "{addr} in [::]/0");
         }
         for (addr, ok) in [

@@ -300,8 +300,7 @@ fn scope_ok(a: &Ipv6Addr, sc: &[u8]) -> bool {
         return v.is_some();
     }
     let o = a.octets();
-    let link_local =
-        (o[0] == 0xfe && o[1] & 0xc0 == 0x80) || (o[0] == 0xff && o[1] & 0x0f == 0x02);
+    let link_local = (o[0] == 0xfe && o[1] & 0xc0 == 0x80) || (o[0] == 0xff && o[1] & 0x0f == 0x02);
     link_local
         && !sc.is_empty()
         && sc.len() < 16
