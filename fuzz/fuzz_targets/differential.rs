@@ -164,7 +164,9 @@ fn unknown_interface(text: &[u8]) -> bool {
             .iter()
             .rposition(|b| stop(b) || *b == b'[' || *b == b'@' || *b == b'=')
             .map_or(0, |i| i + 1);
-        let Ok(a) = std::str::from_utf8(&text[start..p]).unwrap_or("").parse::<std::net::Ipv6Addr>()
+        let Ok(a) = std::str::from_utf8(&text[start..p])
+            .unwrap_or("")
+            .parse::<std::net::Ipv6Addr>()
         else {
             continue;
         };
@@ -218,7 +220,9 @@ fn runnable(s: &Setup, c: &Case, tables: &[Vec<u8>; 2], dry: bool) -> bool {
             }
         }
     }
-    FIELDS.iter().all(|k| c.get(k).is_none_or(|v| !unknown_interface(v)))
+    FIELDS
+        .iter()
+        .all(|k| c.get(k).is_none_or(|v| !unknown_interface(v)))
         && c.get("daemon")
             .is_none_or(|d| memchr::memmem::find(d, b"..").is_none())
 }
