@@ -138,6 +138,9 @@ struct Child {
     path: Vec<u8>,
     wait_bind: Option<Bind>,
     failed: bool,
+    /// A child started with CLONE_VM that could not exec: logged when it is
+    /// reaped, after the records of the connection it was started for.
+    start_failure: Option<ChildFailure>,
 }
 
 /// Counters of one service, for the status dump.
@@ -1231,11 +1234,12 @@ impl Daemon {
                         ticket,
                         client,
                         started: Instant::now(),
-                        report: Some(s.report),
+                        report: s.report,
                         step_names,
                         path: plan.path.clone(),
                         wait_bind,
                         failed: false,
+                        start_failure: s.failure,
                     },
                 );
                 if kind == ChildKind::Spawn {
@@ -1651,6 +1655,13 @@ impl Daemon {
     }
 
     fn child_exited(&mut self, pid: i32, exit: Option<Exit>) {
+        if let Some(f) = self
+            .children
+            .get_mut(&pid)
+            .and_then(|c| c.start_failure.take())
+        {
+            self.child_failed(pid, f);
+        }
         if let Some(fd) = self.children.get(&pid).and_then(|c| c.report.as_ref()) {
             if let Report::Failed(f) = serve::read_report(fd) {
                 self.child_failed(pid, f);

@@ -4,9 +4,11 @@
 //! async-signal-safe system calls), `waitpid` by pid, socket-activation
 //! descriptors, service ports, group lists and local time.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Block `signals` in the calling thread and return a non-blocking,
@@ -374,16 +376,43 @@ pub enum Report {
     Failed(ChildFailure),
 }
 
-/// A started child and the read end of its report pipe (non-blocking,
-/// close-on-exec).
+/// A started child. A child started with `clone(CLONE_VM | CLONE_VFORK)`
+/// has already exec'd or failed when [`spawn_plan`] returns: `failure`
+/// says which, and there is no pipe. A forked child (a plan with a banner)
+/// reports through the read end of a pipe (non-blocking, close-on-exec):
+/// read it with [`read_report`].
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
-    pub report: OwnedFd,
+    pub report: Option<OwnedFd>,
+    pub failure: Option<ChildFailure>,
+}
+
+impl Spawned {
+    /// What is known of the child's start so far.
+    pub fn poll_report(&self) -> Report {
+        match (&self.failure, &self.report) {
+            (Some(f), _) => Report::Failed(*f),
+            (None, Some(fd)) => read_report(fd),
+            (None, None) => Report::Executed,
+        }
+    }
 }
 
 const STDIO_STEP: u32 = u32::MAX - 1;
 const EXEC_STEP: u32 = u32::MAX;
+
+fn decode_failure(step: u32, call: u32, errno: i32) -> ChildFailure {
+    match step {
+        STDIO_STEP => ChildFailure::Stdio(errno),
+        EXEC_STEP => ChildFailure::Exec(errno),
+        n => ChildFailure::Step(
+            n as usize,
+            ["setgid", "setgroups", "setuid"][call.min(2) as usize],
+            errno,
+        ),
+    }
+}
 
 fn cstrings(v: &[Vec<u8>]) -> io::Result<Vec<CString>> {
     v.iter()
@@ -401,7 +430,13 @@ struct Prepared<'a> {
     /// The group list of each `Identity` step, by step index.
     groups: Vec<Vec<libc::gid_t>>,
     empty: libc::sigset_t,
+    /// The report pipe of a forked child; -1 for a `CLONE_VM` child, which
+    /// reports in `failed` instead.
     report_fd: RawFd,
+    /// Set by a `CLONE_VM` child that cannot `execve`: step, call, errno
+    /// (read by the parent after `clone` returns).
+    failed: AtomicBool,
+    failure: [AtomicU32; 3],
 }
 
 /// Size of the stack a `CLONE_VM` child runs on. The child's code is a
@@ -444,33 +479,54 @@ pub fn spawn_plan(plan: &ChildPlan) -> io::Result<Spawned> {
     // SAFETY: empty is writable.
     unsafe { libc::sigemptyset(&mut empty) };
 
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: fds is writable for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded: both descriptors are new and owned only here.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    let prepared = Prepared {
+    let mut prepared = Prepared {
         plan,
         path,
         argv_ptrs,
         env_ptrs,
         groups,
         empty,
-        report_fd: wr.as_raw_fd(),
+        report_fd: -1,
+        failed: AtomicBool::new(false),
+        failure: [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)],
     };
     let writes = plan.steps.iter().any(|s| matches!(s, ChildStep::Write(_)));
-    let pid = if writes {
-        spawn_fork(&prepared)?
+    let spawned = if writes {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: fds is writable for two descriptors.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded: both descriptors are new and owned only here.
+        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        prepared.report_fd = wr.as_raw_fd();
+        let pid = spawn_fork(&prepared)?;
+        drop(wr);
+        Spawned {
+            pid,
+            report: Some(rd),
+            failure: None,
+        }
     } else {
-        spawn_vfork(&prepared)?
+        let pid = spawn_vfork(&prepared)?;
+        let failure = prepared.failed.load(Ordering::Acquire).then(|| {
+            let [step, call, errno] = &prepared.failure;
+            decode_failure(
+                step.load(Ordering::Relaxed),
+                call.load(Ordering::Relaxed),
+                errno.load(Ordering::Relaxed) as i32,
+            )
+        });
+        Spawned {
+            pid,
+            report: None,
+            failure,
+        }
     };
     // argv and env own the strings the pointers in `prepared` point to.
     drop(prepared);
     drop((argv, env));
-    drop(wr);
-    Ok(Spawned { pid, report: rd })
+    Ok(spawned)
 }
 
 /// `fork`, then [`child_main`] in the child.
@@ -541,7 +597,24 @@ extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
 /// `clone(CLONE_VM | CLONE_VFORK)` on a stack of its own, then
 /// [`child_main`] in the child.
 fn spawn_vfork(p: &Prepared<'_>) -> io::Result<i32> {
-    let stack = Stack::new(CHILD_STACK)?;
+    thread_local! {
+        /// The calling thread's child stack, kept between spawns (only
+        /// one child of a thread runs on it at a time: the thread waits).
+        static STACK: RefCell<Option<Stack>> = const { RefCell::new(None) };
+    }
+    STACK.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Stack::new(CHILD_STACK)?);
+        }
+        match slot.as_ref() {
+            Some(stack) => clone_on(stack, p),
+            None => Err(io::Error::from_raw_os_error(libc::ENOMEM)),
+        }
+    })
+}
+
+fn clone_on(stack: &Stack, p: &Prepared<'_>) -> io::Result<i32> {
     // Block every signal in this thread until the child has exec'd: the
     // child starts with this mask, so no handler of the parent can run in
     // the shared address space before child_main has reset the handlers.
@@ -555,9 +628,9 @@ fn spawn_vfork(p: &Prepared<'_>) -> io::Result<i32> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    // SAFETY: the child runs vfork_child on its own stack (`stack`, alive
-    // until after clone returns, which with CLONE_VFORK is after the child
-    // exec'd or exited). It shares this process's memory but not its
+    // SAFETY: the child runs vfork_child on its own stack (`stack`, which
+    // this thread keeps and nothing else uses; with CLONE_VFORK clone
+    // returns only after the child exec'd or exited). It shares this process's memory but not its
     // descriptors, signal handlers or credentials (no CLONE_FILES,
     // CLONE_SIGHAND or CLONE_THREAD); it only reads `p` and makes system
     // calls (see child_main), and this thread is suspended meanwhile.
@@ -572,7 +645,6 @@ fn spawn_vfork(p: &Prepared<'_>) -> io::Result<i32> {
     let err = io::Error::last_os_error();
     // SAFETY: `old` holds the mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-    drop(stack);
     if pid < 0 {
         return Err(err);
     }
@@ -598,11 +670,19 @@ unsafe fn child_main(p: &Prepared<'_>) -> ! {
         let report_fd = p.report_fd;
         let fail_call = |step: u32, call: u32| -> ! {
             let errno = *libc::__errno_location();
-            let mut msg = [0u8; 12];
-            msg[..4].copy_from_slice(&step.to_ne_bytes());
-            msg[4..8].copy_from_slice(&call.to_ne_bytes());
-            msg[8..].copy_from_slice(&errno.to_ne_bytes());
-            libc::write(report_fd, msg.as_ptr().cast(), msg.len());
+            if report_fd >= 0 {
+                let mut msg = [0u8; 12];
+                msg[..4].copy_from_slice(&step.to_ne_bytes());
+                msg[4..8].copy_from_slice(&call.to_ne_bytes());
+                msg[8..].copy_from_slice(&errno.to_ne_bytes());
+                libc::write(report_fd, msg.as_ptr().cast(), msg.len());
+            } else {
+                // CLONE_VM: the parent reads this after clone returns.
+                p.failure[0].store(step, Ordering::Relaxed);
+                p.failure[1].store(call, Ordering::Relaxed);
+                p.failure[2].store(errno as u32, Ordering::Relaxed);
+                p.failed.store(true, Ordering::Release);
+            }
             libc::_exit(127)
         };
         let fail = |step: u32| -> ! { fail_call(step, 0) };
@@ -729,15 +809,7 @@ pub fn read_report(fd: &OwnedFd) -> Report {
     let step = u32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
     let call = u32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
     let errno = i32::from_ne_bytes([msg[8], msg[9], msg[10], msg[11]]);
-    Report::Failed(match step {
-        STDIO_STEP => ChildFailure::Stdio(errno),
-        EXEC_STEP => ChildFailure::Exec(errno),
-        n => ChildFailure::Step(
-            n as usize,
-            ["setgid", "setgroups", "setuid"][call.min(2) as usize],
-            errno,
-        ),
-    })
+    Report::Failed(decode_failure(step, call, errno))
 }
 
 /// The effective user id.
@@ -775,7 +847,7 @@ mod tests {
     fn wait_report(s: &Spawned) -> Report {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let r = read_report(&s.report);
+            let r = s.poll_report();
             if r != Report::Pending || Instant::now() > deadline {
                 return r;
             }
