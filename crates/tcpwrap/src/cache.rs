@@ -1,8 +1,8 @@
 //! Compiled tables and pattern files cached by file identity (device, inode,
 //! size, mtime, ctime). The identity is taken from the descriptor the data is
 //! read from, so a file replaced between the check and the read is never
-//! paired with stale contents. Files that are not regular files (FIFOs,
-//! devices) are read every time and never cached.
+//! paired with stale contents. Devices are read every time and never
+//! cached; FIFOs and sockets are not read at all ([`FIFO_NOT_READ`]).
 //!
 //! A cached value is confirmed before each use either by change notification
 //! ([`Revalidate::Notify`], the default: see [`crate::watch`]) or by a
@@ -13,7 +13,7 @@ use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -47,6 +47,14 @@ impl FileId {
     }
 }
 
+/// Why a FIFO (or socket) given as a table or pattern file is not read: a
+/// FIFO without a writer would hang the check (Debian's `fopen` blocks until
+/// a writer appears), one with a writer can be read only once and may be
+/// read half-written. The table then counts as unreadable (fail closed:
+/// hosts.deny denies), a pattern file does not match, with this text in the
+/// warning.
+pub const FIFO_NOT_READ: &str = "Is a FIFO (not read: reading could block)";
+
 /// What opening a file gave.
 enum Opened {
     Missing,
@@ -55,19 +63,27 @@ enum Opened {
     File(File, Metadata),
 }
 
-fn open(path: &[u8]) -> Opened {
-    let p = Path::new(OsStr::from_bytes(path));
-    // O_NONBLOCK: a FIFO without a writer must not hang the caller.
-    match std::fs::OpenOptions::new()
+/// Open for reading without blocking; the metadata of the descriptor.
+/// FIFOs and sockets are refused ([`FIFO_NOT_READ`]).
+fn open_nonblocking(path: &Path) -> io::Result<(File, Metadata)> {
+    // O_NONBLOCK: opening a FIFO without a writer must not hang the caller
+    // (it is then refused below, from the descriptor's own metadata).
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(p)
-    {
-        Ok(f) => match f.metadata() {
-            Ok(m) if m.is_dir() => Opened::Directory,
-            Ok(m) => Opened::File(f, m),
-            Err(e) => Opened::Error(strerror(&e)),
-        },
+        .open(path)?;
+    let m = f.metadata()?;
+    let t = m.file_type();
+    if t.is_fifo() || t.is_socket() {
+        return Err(io::Error::other(FIFO_NOT_READ));
+    }
+    Ok((f, m))
+}
+
+fn open(path: &[u8]) -> Opened {
+    match open_nonblocking(Path::new(OsStr::from_bytes(path))) {
+        Ok((_, m)) if m.is_dir() => Opened::Directory,
+        Ok((f, m)) => Opened::File(f, m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Opened::Missing,
         Err(e) => Opened::Error(strerror(&e)),
     }
@@ -75,20 +91,36 @@ fn open(path: &[u8]) -> Opened {
 
 /// Read the whole file. `size` (from `fstat`) only sizes the buffer: the
 /// file is read to its end however long it is by then (up to `MAX_FILE`),
-/// without growing and copying the buffer when the size was right.
+/// without growing and copying the buffer when the size was right. A
+/// device that has no data at once (`EAGAIN`) is an error, never a table
+/// cut short.
 fn read_all(mut f: File, size: u64) -> Result<Vec<u8>, String> {
+    read_to_end(&mut f, size).map_err(|e| strerror(&e))
+}
+
+fn read_to_end(f: &mut File, size: u64) -> io::Result<Vec<u8>> {
     // One byte more than the size, so that the read that finds the end of
     // the file needs no room of its own.
     let mut data = Vec::with_capacity(size.min(MAX_FILE) as usize + 1);
-    match (&mut f).take(MAX_FILE + 1).read_to_end(&mut data) {
-        Ok(_) if data.len() as u64 > MAX_FILE => {
-            Err(strerror(&io::Error::from_raw_os_error(libc::EFBIG)))
-        }
+    match f.take(MAX_FILE + 1).read_to_end(&mut data) {
+        Ok(_) if data.len() as u64 > MAX_FILE => Err(io::Error::from_raw_os_error(libc::EFBIG)),
         Ok(_) => Ok(data),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(data),
         Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
-        Err(e) => Err(strerror(&e)),
+        Err(e) => Err(e),
     }
+}
+
+/// `std::fs::read` for tables, pattern lists and other configuration read
+/// by the tools: the same errors (`NotFound`; `EISDIR` for a directory),
+/// but opened without blocking, FIFOs and sockets refused
+/// ([`FIFO_NOT_READ`]), at most [`MAX_FILE`] bytes (`EFBIG` beyond), and a
+/// device without data at once an error (`EAGAIN`).
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let (mut f, m) = open_nonblocking(path)?;
+    if m.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    read_to_end(&mut f, m.len())
 }
 
 /// How a cached value is confirmed to be current before it is used.
