@@ -12,7 +12,6 @@
 //! hostile-user servers in tests/tcpd/scenarios/ident-* (compared with
 //! Debian's tcpd); ident-nul-in-user there is the NUL case.
 
-#[allow(dead_code)]
 mod hostile;
 
 use std::io::{Read, Write};
@@ -179,6 +178,14 @@ fn hostile_ident_servers_are_bounded_and_never_injected() {
             .into_bytes()
             .into_boxed_slice(),
     );
+    // 2000 bytes before the newline: the first 511 parse as a reply without
+    // one (Debian's fgets into 512 bytes; tests/tcpd/scenarios/
+    // ident-long-line-no-newline).
+    let long_line: &'static [u8] = Box::leak(
+        format!("{{C}} , {{S}} : USERID : UNIX : {}\r\n", "x".repeat(2000))
+            .into_bytes()
+            .into_boxed_slice(),
+    );
     let ms = Duration::from_millis;
     let s = Duration::from_secs;
     // rfc931 time-out of the checks: 2 seconds.
@@ -289,6 +296,13 @@ fn hostile_ident_servers_are_bounded_and_never_injected() {
             within: s(1),
             at_least: ms(0),
         },
+        Case {
+            name: "2000-byte-line",
+            peer: Peer::Reply(long_line),
+            user: Some(b""),
+            within: s(1),
+            at_least: ms(0),
+        },
     ];
     let out = dir.path("out");
     std::fs::create_dir(&out).unwrap();
@@ -351,6 +365,7 @@ fn hostile_ident_servers_are_bounded_and_never_injected() {
                     .to_vec(),
             ),
             "300-byte-user" => Some(vec![b'u'; 127]),
+            "2000-byte-line" => Some(vec![b'x'; 127]),
             _ => user,
         };
         assert_eq!(v.granted(), expect_user.is_some(), "{}: {v:?}", case.name);

@@ -21,7 +21,6 @@
 //! second test hands them to the engine through a resolver of its own and
 //! runs the spawn commands for real.
 
-#[allow(dead_code)]
 mod hostile;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -190,7 +189,7 @@ fn check_no_injection(dir: &Path, allowed: &[String]) {
     let mut stray = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !allowed.iter().any(|a| *a == name) {
+        if !allowed.contains(&name) {
             stray.push(name);
         }
     }

@@ -10,7 +10,6 @@
 //! process-wide).
 
 #[path = "../../tcpwrap-tools/tests/hostile/mod.rs"]
-#[allow(dead_code)]
 mod hostile;
 
 use std::collections::HashSet;
