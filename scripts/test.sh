@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, unit and integration tests, the golden
 # tests against Debian's tcpdmatch, the differential test against
-# Debian's libwrap, tcpd under real inetd/xinetd and the Icinga alert
-# chain through a real NSCA daemon. Installs the Debian packages the tests
-# use.
+# Debian's libwrap, tcpd under real inetd/xinetd, the Icinga alert chain
+# through a real NSCA daemon and tcpwrapd against openbsd-inetd + tcpd, nrpe
+# and a flood. Installs the Debian packages the tests use.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 need=()
-for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin nsca nsca-client; do
+for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic nsca nsca-client; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -50,3 +50,12 @@ tests/tcpd/run.sh --tcpd "$target/debug/tcpd" -j 4
 # the native `alert` option (tests/alerts/README.md).
 bash tests/alerts/setup.sh --quiet
 tests/alerts/run.sh --tcpd "$target/debug/tcpd" --send-nsca "$target/debug/send_nsca"
+
+# tcpwrapd against real peers: the same inetd.conf and tables under Debian's
+# openbsd-inetd + tcpd and under tcpwrapd (decisions, client bytes, records),
+# 21 clients at once from many addresses, the seeds' NRPE set-up with the real
+# nrpe --inetd and check_nrpe, the `tcpd /bin/false` trap, and a 10,000-connection
+# flood (tests/tcpwrapd/README.md).
+bash tests/tcpwrapd/setup.sh --quiet
+cargo build --quiet -p tcpwrapd
+tests/tcpwrapd/run.sh --tcpwrapd "$target/debug/tcpwrapd"

@@ -702,7 +702,10 @@ pub unsafe extern "C" fn split_at(string: *mut c_char, delimiter: c_int) -> *mut
                 match ch {
                     b'[' => depth += 1,
                     b']' => depth -= 1,
-                    _ if depth == 0 && c_int::from(ch) == (delimiter & 0xff) => {
+                    // An int compared with a C char, as in Debian's
+                    // library: with a signed char, 255 never matches
+                    // and -1 matches byte 0xff.
+                    _ if depth == 0 && c_int::from(*p) == delimiter => {
                         *p = 0;
                         return p.add(1);
                     }

@@ -393,6 +393,10 @@ mod tests {
         for bad in ["8", "0x1", "01777"] {
             assert!(parse_umask(bad.as_bytes()).is_err());
         }
+        // Octal overflow saturates before the sign (glibc's strtoul):
+        // Debian rejects the first, accepts the second as umask 1.
+        assert!(parse_umask(b"-7777777777777777777777777").is_err());
+        assert_eq!(parse_umask(b"-1777777777777777777777"), Ok(1));
         assert_eq!(parse_setenv(b"X  a  b"), Ok((&b"X"[..], &b"a  b"[..])));
         assert_eq!(parse_setenv(b"x"), Ok((&b"x"[..], &b""[..])));
         assert!(parse_setenv(b"A=B").is_err());

@@ -210,17 +210,20 @@ impl NetMask {
         NetMask { v4, v6 }
     }
 
-    /// `masked_match(net, mask, addr)` against a printable address.
+    /// `masked_match(net, mask, addr)` against a printable address. An
+    /// IPv4-mapped address is one written `::ffff:a.b.c.d` (as Debian's
+    /// libwrap tells it, by its text): it is matched by its IPv4 part
+    /// only; any other numeric IPv6 text by the IPv6 rules.
     pub fn matches(&self, addr: &[u8]) -> bool {
         if let Some(a) = dot_quad(addr) {
             return self.match4(a);
         }
+        if let Some(q) = strip_mapped(addr) {
+            return dot_quad(q).is_some_and(|a| self.match4(a));
+        }
         let Some(a6) = parse_v6(addr) else {
             return false;
         };
-        if let Some(a4) = a6.to_ipv4_mapped() {
-            return self.match4(u32::from(a4));
-        }
         match self.v6 {
             Some((net, bits)) => prefix_eq(net, a6, bits),
             None => false,
@@ -401,6 +404,79 @@ mod tests {
         assert!(!m("10.0.0.*", "24", "10.0.0.1"));
     }
 
+    /// An address is IPv4-mapped only as written `::ffff:a.b.c.d` (as
+    /// Debian's libwrap tells it): other spellings of a mapped address,
+    /// and a mapped address with a scope, are IPv6. A `%scope` must be a
+    /// decimal number of 32 bits, or for a link-local address an interface
+    /// name (glibc's `getaddrinfo()`). Found by the `differential` fuzz
+    /// target (`::ffff:10%.0.1` matched `[::1]/0`); each row checked with
+    /// Debian's libwrap.
+    #[test]
+    fn netmask_mapped_and_scoped_addresses() {
+        let m = |n: &str, k: &str, a: &str| {
+            NetMask::compile(n.as_bytes(), k.as_bytes()).matches(a.as_bytes())
+        };
+        for (addr, v4, v6) in [
+            ("::ffff:a00:1", false, true),
+            ("0::ffff:10.0.0.1", false, true),
+            ("::ffff:10.0.0.1%1", false, true),
+            ("::FFFF:10.0.0.1", true, false),
+            ("::ffff:10.0.0.1", true, false),
+            ("::ffff:010.0.0.1", false, false),
+        ] {
+            assert_eq!(m("10.0.0.0", "8", addr), v4, "{addr} in 10.0.0.0/8");
+            assert_eq!(
+                m("[::ffff:0.0.0.0]", "96", addr),
+                v6,
+                "{addr} in [::ffff:0.0.0.0]/96"
+            );
+            assert_eq!(m("[::]", "0", addr), v6, "{addr} in [::]/0");
+        }
+        for (addr, ok) in [
+            ("::ffff:10%.0.184467440737095516160.1", false),
+            ("fe80::1%lo", true),
+            ("fe80::1%5", true),
+            ("fe80::1%01", true),
+            ("fe80::1%4294967295", true),
+            ("fe80::1%4294967296", false),
+            ("fe80::1% 1", false),
+            ("fe80::1%", false),
+            ("fe80::1%lo:1", true),
+            ("febf::1%lo", true),
+            ("fec0::1%lo", false),
+            ("ff02::1%lo", true),
+            ("ff12::1%lo", true),
+            ("2001:db8::1%lo", false),
+            ("2001:db8::1%7", true),
+        ] {
+            assert_eq!(m("[::]", "0", addr), ok, "{addr}");
+        }
+        // The one difference left: a link-local address whose scope names
+        // an interface that does not exist. Debian's libwrap looks the name
+        // up and does not match; the engine does no I/O and takes any name
+        // the kernel could hold (docs/security.md).
+        for addr in ["fe80::1%+1", "fe80::1%0x1", "fe80::1%1x", "fe80::1%bogus"] {
+            assert!(m("[::]", "0", addr), "{addr}");
+        }
+    }
+
+    /// Mask lengths are read with C `atoi()`, an `int`: Debian's libwrap
+    /// takes `4294967304` as 8 and `4294967328` as 32 (checked with its
+    /// `cidr_mask_addr()` and tables); found while writing the capi fuzz
+    /// target's comparison with Debian's helpers.
+    #[test]
+    fn netmask_length_is_a_c_int() {
+        let m = |n: &str, k: &str, a: &str| {
+            NetMask::compile(n.as_bytes(), k.as_bytes()).matches(a.as_bytes())
+        };
+        assert!(m("10.0.0.0", "4294967304", "10.1.2.3"));
+        assert!(m("10.0.0.0", "-4294967288", "10.1.2.3"));
+        assert!(!m("10.0.0.0", "4294967304", "11.1.2.3"));
+        assert!(m("[2001:db8::]", "4294967328", "2001:db8:1::5"));
+        assert!(!m("[2001:db8::]", "4294967328", "2001:db9::5"));
+        assert!(!m("10.0.0.0", "99999999999999999999", "10.1.2.3"));
+    }
+
     #[test]
     fn canonical() {
         assert_eq!(canonical_ip4(b"10.0.0.1"), Some(0x0a000001));
@@ -409,6 +485,26 @@ mod tests {
         assert_eq!(canonical_ip4(b"1.2.3.4."), None);
         assert_eq!(canonical_ip4(b"256.0.0.1"), None);
         assert_eq!(canonical_ip4(b"255.255.255.255"), Some(u32::MAX));
+    }
+
+    /// A port pattern is a complete `%u` conversion of at most 65535:
+    /// glibc saturates an overflowing value before applying a minus sign,
+    /// so `-99999999999999999999999` is a name pattern (Debian's libwrap
+    /// denies sshd on server port 1 with it) while `-18446744073709551615`
+    /// wraps to port 1 (Debian grants). Found by the cprims fuzz target.
+    #[test]
+    fn port_pattern_overflow() {
+        let mut a = Vec::new();
+        assert_eq!(
+            DaemonPat::classify(&mut a, b"-99999999999999999999999").port,
+            None
+        );
+        assert_eq!(
+            DaemonPat::classify(&mut a, b"-18446744073709551615").port,
+            Some(1)
+        );
+        assert_eq!(DaemonPat::classify(&mut a, b"-0").port, Some(0));
+        assert_eq!(DaemonPat::classify(&mut a, b"+22").port, Some(22));
     }
 
     #[test]

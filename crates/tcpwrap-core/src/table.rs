@@ -375,6 +375,8 @@ struct Prefix {
     words: [u64; 2],
     masks: [u64; 2],
     len: usize,
+    /// Whether the words hold all of text and colon (at most 16 bytes).
+    whole: bool,
     /// Text and colon, when the line has other blanks (or none).
     colon: Vec<u8>,
 }
@@ -402,6 +404,10 @@ impl Prefix {
         if full.len() > 16 {
             full.truncate(colon.len().min(16));
         }
+        // The words hold text, colon and blanks, or text and colon; a
+        // longer text does not fit them, and its lines are compared in
+        // full by `skip_blanks`.
+        let whole = colon.len() <= 16;
         let mut bytes = [0u8; 16];
         bytes[..full.len()].copy_from_slice(&full);
         let mask = |n: usize| match n {
@@ -418,6 +424,7 @@ impl Prefix {
             ],
             masks: [mask(full.len()), mask(full.len().saturating_sub(8))],
             len: full.len(),
+            whole,
             colon,
         })
     }
@@ -429,7 +436,10 @@ impl Prefix {
         let head = data.get(pos..pos + 16)?;
         let lo = u64::from_le_bytes(head[..8].try_into().ok()?);
         let hi = u64::from_le_bytes(head[8..].try_into().ok()?);
-        let q = if (lo & self.masks[0] == self.words[0]) & (hi & self.masks[1] == self.words[1]) {
+        let q = if self.whole
+            & (lo & self.masks[0] == self.words[0])
+            & (hi & self.masks[1] == self.words[1])
+        {
             pos + self.len
         } else {
             self.skip_blanks(data, pos)?

@@ -78,9 +78,11 @@ fn strtol_dec(s: &[u8]) -> Option<(i64, usize)> {
     Some((v, i))
 }
 
-/// C `atoi`: leading white space, optional sign, digits; 0 when nothing parses.
-pub fn atoi(s: &[u8]) -> i64 {
-    strtol_dec(s).map(|(v, _)| v).unwrap_or(0)
+/// C `atoi`: leading white space, optional sign, digits; 0 when nothing
+/// parses. glibc's `atoi` is `(int) strtol(s, NULL, 10)`: the `long` is
+/// truncated to an `int` (`4294967304` is 8).
+pub fn atoi(s: &[u8]) -> i32 {
+    strtol_dec(s).map(|(v, _)| v as i32).unwrap_or(0)
 }
 
 /// `sscanf(s, "%d%c", &n, &junk) == 1`: a complete (optionally signed) decimal
@@ -93,10 +95,14 @@ pub fn scan_int_complete(s: &[u8]) -> Option<i32> {
     Some(v as i32)
 }
 
-/// `sscanf(s, "%u")` consuming the whole string: optional white space and
-/// sign, decimal digits, nothing after. The value wraps like C's unsigned
-/// conversion (`-1` becomes 4294967295).
-pub fn scan_uint_complete(s: &[u8]) -> Option<u32> {
+/// glibc's `strtoul()` in base 8 or 10 after optional white space and
+/// sign, as `sscanf`'s `%u` and `%o` use it: the value as stored in an
+/// `unsigned int`, and the bytes consumed; `None` without digits.
+///
+/// A value that fits an `unsigned long` is negated by a minus sign (`-1`
+/// becomes 4294967295); a larger one saturates at ULONG_MAX whatever its
+/// sign (so `-99999999999999999999` is 4294967295 too, not 1).
+fn strtoul_u32(s: &[u8], base: u8) -> Option<(u32, usize)> {
     let mut i = 0;
     while i < s.len() && is_c_space(s[i]) {
         i += 1;
@@ -107,45 +113,47 @@ pub fn scan_uint_complete(s: &[u8]) -> Option<u32> {
         i += 1;
     }
     let start = i;
-    let mut v: u128 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        if v < (1u128 << 80) {
-            v = v * 10 + u128::from(s[i] - b'0');
-        }
+    let mut v: Option<u64> = Some(0);
+    while i < s.len() && s[i].is_ascii_digit() && s[i] - b'0' < base {
+        v = v
+            .and_then(|x| x.checked_mul(u64::from(base)))
+            .and_then(|x| x.checked_add(u64::from(s[i] - b'0')));
         i += 1;
     }
-    if i == start || i != s.len() {
+    if i == start {
         return None;
     }
-    // strtoul saturates at ULONG_MAX, then the value is stored in an unsigned int.
-    let v = v.min(u128::from(u64::MAX)) as u64;
-    let v = if neg { v.wrapping_neg() } else { v };
-    Some(v as u32)
+    let v = match v {
+        None => u64::MAX,
+        Some(x) if neg => x.wrapping_neg(),
+        Some(x) => x,
+    };
+    Some((v as u32, i))
+}
+
+/// `sscanf`'s `%u` at the start of `s`: the value as stored in an
+/// `unsigned int` and the bytes consumed (see [`strtoul_u32`]).
+pub fn scan_uint_prefix(s: &[u8]) -> Option<(u32, usize)> {
+    strtoul_u32(s, 10)
+}
+
+/// `sscanf(s, "%u%c", &n, &junk) == 1`: optional white space and sign,
+/// decimal digits, nothing after. The value wraps like C's unsigned
+/// conversion (`-1` becomes 4294967295).
+pub fn scan_uint_complete(s: &[u8]) -> Option<u32> {
+    match strtoul_u32(s, 10)? {
+        (v, used) if used == s.len() => Some(v),
+        _ => None,
+    }
 }
 
 /// `sscanf(s, "%o%c", &n, &junk) == 1`: a complete octal number (optional
 /// white space and sign).
 pub fn scan_octal_complete(s: &[u8]) -> Option<u32> {
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
+    match strtoul_u32(s, 8)? {
+        (v, used) if used == s.len() => Some(v),
+        _ => None,
     }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let start = i;
-    let mut v: u64 = 0;
-    while i < s.len() && (b'0'..=b'7').contains(&s[i]) {
-        v = v.saturating_mul(8).saturating_add(u64::from(s[i] - b'0'));
-        i += 1;
-    }
-    if i == start || i != s.len() {
-        return None;
-    }
-    let v = if neg { v.wrapping_neg() } else { v };
-    Some(v as u32)
 }
 
 /// glibc `strtoul(s, &end, 0)` for the digits of one `inet_aton` part.
@@ -263,16 +271,42 @@ pub fn dot_quad(s: &[u8]) -> Option<u32> {
     }
 }
 
-/// Numeric IPv6 text as `getaddrinfo(AI_NUMERICHOST, AF_INET6)` accepts it;
-/// a `%scope` suffix is accepted and ignored (scope ids are not compared).
+/// Numeric IPv6 text as `getaddrinfo(AI_NUMERICHOST, AF_INET6)` accepts it,
+/// with an optional `%scope` (not compared: scope ids are ignored).
 pub fn parse_v6(s: &[u8]) -> Option<Ipv6Addr> {
-    let s = match memchr::memchr(b'%', s) {
-        Some(p) if p + 1 < s.len() => &s[..p],
-        Some(_) => return None,
-        None => s,
+    let (addr, scope) = match memchr::memchr(b'%', s) {
+        Some(p) => (&s[..p], Some(&s[p + 1..])),
+        None => (s, None),
     };
-    let text = std::str::from_utf8(s).ok()?;
-    text.parse::<Ipv6Addr>().ok()
+    let a = std::str::from_utf8(addr).ok()?.parse::<Ipv6Addr>().ok()?;
+    match scope {
+        Some(sc) if !scope_ok(&a, sc) => None,
+        _ => Some(a),
+    }
+}
+
+/// glibc's `__inet6_scopeid_pton`: a scope is a decimal number of at most
+/// 32 bits (digits only), or, for a link-local unicast or multicast
+/// address, the name of a network interface. Whether the interface exists
+/// is not known here: any name the kernel could hold is taken (at most 15
+/// bytes, no `/` or white space, not `.` or `..`).
+fn scope_ok(a: &Ipv6Addr, sc: &[u8]) -> bool {
+    if sc.first().is_some_and(u8::is_ascii_digit) && sc.iter().all(u8::is_ascii_digit) {
+        let v = sc.iter().try_fold(0u64, |v, &d| {
+            v.checked_mul(10)?
+                .checked_add(u64::from(d - b'0'))
+                .filter(|&v| v <= u64::from(u32::MAX))
+        });
+        return v.is_some();
+    }
+    let o = a.octets();
+    let link_local = (o[0] == 0xfe && o[1] & 0xc0 == 0x80) || (o[0] == 0xff && o[1] & 0x0f == 0x02);
+    link_local
+        && !sc.is_empty()
+        && sc.len() < 16
+        && sc != b"."
+        && sc != b".."
+        && !sc.iter().any(|&b| b == b'/' || b == 0 || is_c_space(b))
 }
 
 /// An IPv4 address as `inet_ntop` prints it.
@@ -404,6 +438,50 @@ mod tests {
         assert_eq!(scan_octal_complete(b"0x1"), None);
         assert_eq!(atoi(b"24abc"), 24);
         assert_eq!(atoi(b"x"), 0);
+        assert_eq!(atoi(b"4294967304"), 8);
+        assert_eq!(atoi(b"-4294967288"), 8);
+        assert_eq!(atoi(b"99999999999999999999"), -1);
+    }
+
+    /// glibc's `strtoul()` (behind `sscanf("%u")` and `"%o"`) saturates
+    /// at ULONG_MAX on overflow *before* a minus sign could negate the
+    /// value; only values that fit an unsigned long are negated. Found by
+    /// the cprims fuzz target; checked with Debian's libwrap (daemon
+    /// pattern `-99999999999999999999999` is a name, not port 1).
+    #[test]
+    fn unsigned_overflow_saturates_before_the_sign() {
+        assert_eq!(
+            scan_uint_complete(b"-99999999999999999999999"),
+            Some(u32::MAX)
+        );
+        assert_eq!(
+            scan_uint_complete(b"99999999999999999999999"),
+            Some(u32::MAX)
+        );
+        assert_eq!(scan_uint_complete(b"-18446744073709551616"), Some(u32::MAX));
+        assert_eq!(scan_uint_complete(b"-18446744073709551615"), Some(1));
+        assert_eq!(scan_uint_complete(b"18446744073709551615"), Some(u32::MAX));
+        assert_eq!(scan_uint_complete(b"-4294967297"), Some(u32::MAX));
+        assert_eq!(
+            scan_octal_complete(b"-7777777777777777777777777"),
+            Some(u32::MAX)
+        );
+        assert_eq!(scan_octal_complete(b"-1777777777777777777777"), Some(1));
+        assert_eq!(
+            scan_uint_prefix(b" -99999999999999999999 ,"),
+            Some((u32::MAX, 22))
+        );
+    }
+
+    /// Scopes as glibc's getaddrinfo(AI_NUMERICHOST) takes them (checked
+    /// with Debian's libwrap; found by the differential fuzz target).
+    #[test]
+    fn v6_scopes() {
+        let ok = |s: &str| parse_v6(s.as_bytes()).is_some();
+        assert!(ok("fe80::1%eth0") && ok("fe80::1%7") && ok("2001:db8::1%7") && ok("ff02::1%lo"));
+        assert!(!ok("2001:db8::1%lo") && !ok("::ffff:10%.0.1") && !ok("fe80::1%"));
+        assert!(!ok("fe80::1%4294967296") && !ok("2001:db8::1%+1") && !ok("2001:db8::1%1x"));
+        assert!(ok("fe80::1%4294967295") && ok("fe80::1%01") && !ok("fe80::1%a/b"));
     }
 
     #[test]

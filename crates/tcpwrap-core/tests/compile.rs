@@ -369,3 +369,36 @@ fn recompile_of_appended_lines() {
     let t = Table::recompile_owned(t, changed.clone().into_bytes());
     assert_eq!(t, Table::compile_owned(b"hosts.deny", changed.into_bytes()));
 }
+
+/// The fast lane's prefix (daemon text, colon, blanks) is compared in
+/// whole also when it is longer than the 16 bytes its word compare sees:
+/// a later line that only starts with the first 16 bytes of a long daemon
+/// list, followed by digits, has no separator and is no rule. Found by
+/// the `table` fuzz target (fast lane != general path).
+#[test]
+fn long_daemon_list_prefix_is_compared_whole() {
+    for data in [
+        // (The fast lane reads 16 bytes past an address: a comment follows.)
+        &b"sshd, vsftpd, in.telnetd: 10.0.0.1\nsshd, vsftpd, in1.2.3.4\n# padding comment\n"[..],
+        b"sshd, in.telnetd: 10.0.0.1\nsshd, in.telnetd1.2.3.4\n# padding comment\n",
+        b"abcdefghijklmnopq: 10.0.0.1\nabcdefghijklmnop1.2.3.4\n# padding comment\n",
+    ] {
+        let t = Table::compile(b"hosts.deny", data);
+        assert_eq!(t, Table::compile_general(b"hosts.deny", data));
+        assert!(matches!(
+            t.entries[1],
+            tcpwrap_core::table::Entry::NoSeparator { line: 2 }
+        ));
+        let (v, _) = decide(&t, b"sshd", b"1.2.3.4");
+        assert!(v.granted(), "{:?}", String::from_utf8_lossy(data));
+        assert_eq!(
+            v.diagnostics[0].to_string(),
+            "warning: hosts.deny, line 2: missing \":\" separator"
+        );
+    }
+    // A long list followed by its address is still a rule.
+    let data = b"sshd, vsftpd, in.telnetd: 10.0.0.1\nsshd, vsftpd, in.telnetd: 1.2.3.4\n# padding comment\n";
+    let t = Table::compile(b"hosts.deny", data);
+    assert_eq!(t, Table::compile_general(b"hosts.deny", data));
+    assert!(!decide(&t, b"sshd", b"1.2.3.4").0.granted());
+}

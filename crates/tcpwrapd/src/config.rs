@@ -235,6 +235,9 @@ pub struct Service {
     pub limits: Limits,
     pub sndbuf: Option<usize>,
     pub rcvbuf: Option<usize>,
+    /// The umask children start with: tcpd's `umask(022)` for tcpd entries
+    /// (tcpd sets it before anything else); `None`: tcpwrapd's own.
+    pub umask: Option<u32>,
 }
 
 impl Service {
@@ -460,6 +463,10 @@ fn service_of(
         per_source_max: pick(e.max_child_per_ip, settings.per_source_max),
         per_source_rate: pick(e.per_ip_per_minute, settings.per_source_rate),
     };
+    let umask = match &e.server {
+        Server::Program(path) if base_name(path) == b"tcpd" => Some(0o022),
+        _ => None,
+    };
     Ok(Some(Service {
         label,
         file: file.to_vec(),
@@ -474,6 +481,7 @@ fn service_of(
         limits,
         sndbuf: e.sndbuf,
         rcvbuf: e.rcvbuf,
+        umask,
     }))
 }
 

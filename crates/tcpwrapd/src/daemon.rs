@@ -255,6 +255,27 @@ fn sd_notify(target: &Option<Vec<u8>>, msg: &str) {
     }
 }
 
+/// The banners of a refused client's rule: tcpd writes them before it
+/// refuses. Best effort and without blocking the loop (a banner longer than
+/// the connection's send buffer is cut).
+fn write_banners(s: &std::net::TcpStream, steps: &[(ChildStep, Vec<u8>)]) {
+    use std::io::Write;
+    let mut banners = steps.iter().filter_map(|(st, _)| match st {
+        ChildStep::Write(b) => Some(b),
+        _ => None,
+    });
+    let Some(first) = banners.next() else { return };
+    if s.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut w = s;
+    for b in std::iter::once(first).chain(banners) {
+        if w.write_all(b).is_err() {
+            return;
+        }
+    }
+}
+
 /// The numeric text of an address, as `%a` shows it.
 fn numeric(a: &SocketAddr) -> String {
     use tcpwrap_core::Resolver;
@@ -880,6 +901,23 @@ impl Daemon {
                 return;
             }
         };
+        if let Err(e) = s.peer_addr() {
+            // Reset by the client before it was accepted: as openbsd-inetd,
+            // nothing is checked or run for it (after the limits, so that a
+            // flood of such connections is logged boundedly).
+            drop(s);
+            self.limiter.release(ticket);
+            let mut r = Record::new(
+                LOG_WARNING,
+                SELF,
+                "accept-error",
+                format!("{}: could not getpeername: {}", svc.label, strerror(&e)).into_bytes(),
+            );
+            r.service = Some(&svc.label);
+            r.client = Some(peer);
+            self.log.log(&r);
+            return;
+        }
         let id = self.next_id;
         self.next_id += 1;
         let job = Job {
@@ -1142,6 +1180,10 @@ impl Daemon {
     ) -> (ChildPlan, Vec<Vec<u8>>) {
         let mut plan_steps = Vec::new();
         let mut names = Vec::new();
+        if let Some(m) = svc.umask {
+            plan_steps.push(ChildStep::Umask(m));
+            names.push(Vec::new());
+        }
         if let Some(id) = &svc.identity {
             plan_steps.push(ChildStep::Identity {
                 uid: Some(id.uid),
@@ -1324,6 +1366,9 @@ impl Daemon {
                 self.discard_datagram(p.bind);
             }
         } else if !granted {
+            if let Some(Conn::Stream(s)) = &conn {
+                write_banners(s, &c.rec.steps);
+            }
             let mut m = [&b"refused connect from "[..], &client_part].concat();
             m.extend_from_slice(&rule_suffix(rule.as_ref()));
             records.push((deny_prio, "refuse", m, true));
@@ -1558,6 +1603,7 @@ impl Daemon {
         };
         c.failed = true;
         let (svc, client, path) = (c.svc.clone(), c.client, c.path.clone());
+        let exec = matches!(f, ChildFailure::Exec(_));
         let msg = match f {
             ChildFailure::Exec(errno) => format!(
                 "error: cannot execute {}: {}",
@@ -1574,10 +1620,15 @@ impl Daemon {
                 strerror(&std::io::Error::from_raw_os_error(errno))
             ),
         };
-        let tag = svc
+        let mut tag = svc
             .as_ref()
             .map(|s| s.daemon.clone())
             .unwrap_or(SELF.to_vec());
+        if exec {
+            // tcpd logs this after closelog(), with the C library's default
+            // ident: the base name of its argv[0] (`sub/prog` logs as `prog`).
+            tag = tag.rsplit(|&b| b == b'/').next().unwrap_or(&[]).to_vec();
+        }
         if let Some(s) = &svc {
             self.stats(&s.label).exec_failures += 1;
         }
@@ -1674,7 +1725,7 @@ impl Daemon {
             self.lookups
                 .timeouts
                 .load(std::sync::atomic::Ordering::Relaxed),
-            self.log.dropped
+            self.log.dropped()
         );
         let mut r = Record::new(LOG_INFO, SELF, "status", msg.into_bytes());
         r.extra.push(("children", Value::Int(running as i64)));

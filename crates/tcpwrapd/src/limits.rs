@@ -328,6 +328,7 @@ mod tests {
             limits: l,
             sndbuf: None,
             rcvbuf: None,
+            umask: None,
         }
     }
 

@@ -4,14 +4,21 @@
 //! The syslog client writes RFC 3164 datagrams to `/dev/log` itself, so
 //! that each record carries the daemon's name and the pid of the process
 //! that serves it, as tcpd's records do (the C library's `openlog` has one
-//! ident per process). It never blocks: a record the syslog daemon cannot
-//! take at once is counted as dropped.
+//! ident per process). The event loop never blocks on it: records go
+//! through a bounded queue to one sender thread, which waits for the
+//! syslog daemon as tcpd's `syslog()` does (so a burst of decisions is not
+//! lost when the socket's receive queue is short); only a record that finds
+//! the queue full ([`SYSLOG_QUEUE`] records waiting) or that the socket
+//! refuses is counted as dropped.
 
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tcpwrap::sys::serve::local_time;
@@ -120,16 +127,57 @@ pub fn iso_utc(ms: u64) -> String {
     )
 }
 
+/// Records that may wait for the syslog sender thread.
+pub const SYSLOG_QUEUE: usize = 65536;
+
+/// The queue to the syslog sender thread.
+#[derive(Debug)]
+struct Syslog {
+    tx: SyncSender<Vec<u8>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Syslog {
+    /// Start the sender thread: blocking sends to `path`, one datagram per
+    /// record; the thread ends when the logger is dropped.
+    fn start(path: PathBuf) -> std::io::Result<Syslog> {
+        let sock = UnixDatagram::unbound()?;
+        let (tx, rx) = sync_channel::<Vec<u8>>(SYSLOG_QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let lost = dropped.clone();
+        // It may start before the daemon's signalfd: with every signal
+        // blocked, SIGHUP, SIGUSR1 and the others are never delivered here.
+        tcpwrap::sys::serve::with_signals_blocked(|| {
+            std::thread::Builder::new()
+                .name("syslog".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    for dgram in rx {
+                        if sock.send_to(&dgram, &path).is_err() {
+                            lost.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+        })?;
+        Ok(Syslog { tx, dropped })
+    }
+
+    fn send(&self, dgram: Vec<u8>) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(dgram)
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The logger.
 #[derive(Debug)]
 pub struct Logger {
-    syslog: Option<(UnixDatagram, PathBuf)>,
+    syslog: Option<Syslog>,
     stderr: bool,
     file: Option<File>,
     json: Option<File>,
     targets: Option<Targets>,
-    /// Records the syslog socket did not take.
-    pub dropped: u64,
 }
 
 fn append(p: &PathBuf) -> std::io::Result<File> {
@@ -142,11 +190,7 @@ fn append(p: &PathBuf) -> std::io::Result<File> {
 impl Logger {
     pub fn open(t: &Targets) -> std::io::Result<Logger> {
         let syslog = match &t.syslog {
-            Some(p) => {
-                let s = UnixDatagram::unbound()?;
-                s.set_nonblocking(true)?;
-                Some((s, p.clone()))
-            }
+            Some(p) => Some(Syslog::start(p.clone())?),
             None => None,
         };
         Ok(Logger {
@@ -160,7 +204,6 @@ impl Logger {
                 file: t.file.clone(),
                 json: t.json.clone(),
             }),
-            dropped: 0,
         })
     }
 
@@ -185,8 +228,14 @@ impl Logger {
             file: None,
             json: None,
             targets: None,
-            dropped: 0,
         }
+    }
+
+    /// Records syslog did not get (queue full or refused by the socket).
+    pub fn dropped(&self) -> u64 {
+        self.syslog
+            .as_ref()
+            .map_or(0, |s| s.dropped.load(Ordering::Relaxed))
     }
 
     pub fn log(&mut self, r: &Record<'_>) {
@@ -209,11 +258,8 @@ impl Logger {
         ]
         .concat();
         let stamp = syslog_stamp(secs);
-        if let Some((sock, path)) = &self.syslog {
-            let dgram = [format!("<{priority}>{stamp} ").as_bytes(), &body].concat();
-            if sock.send_to(&dgram, path).is_err() {
-                self.dropped += 1;
-            }
+        if let Some(syslog) = &self.syslog {
+            syslog.send([format!("<{priority}>{stamp} ").as_bytes(), &body].concat());
         }
         let line = [stamp.as_bytes(), b" ", &body, b"\n"].concat();
         if self.stderr {
@@ -321,6 +367,49 @@ mod tests {
             json.contains("\"client\":\"127.0.0.2\",\"client_port\":4000"),
             "{json}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A burst far beyond the socket's receive queue (10 datagrams by
+    /// default) is delivered in full once the reader catches up: the loop
+    /// never waits, the sender thread does.
+    #[test]
+    fn a_burst_waits_for_the_syslog_reader_instead_of_being_dropped() {
+        let dir = std::env::temp_dir().join(format!("tcpwrapd-burst-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("log");
+        let _ = std::fs::remove_file(&sock);
+        let listener = UnixDatagram::bind(&sock).unwrap();
+        let t = Targets {
+            syslog: Some(sock.clone()),
+            stderr: false,
+            file: None,
+            json: None,
+        };
+        let mut l = Logger::open(&t).unwrap();
+        let start = std::time::Instant::now();
+        for i in 0..2000 {
+            let r = Record::new(
+                6,
+                b"sshd",
+                "grant",
+                format!("connect from 10.0.0.{i}").into_bytes(),
+            );
+            l.log(&r);
+        }
+        // Logging never waited for the reader, who has not read anything yet.
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut buf = [0u8; 512];
+        listener
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        for i in 0..2000 {
+            let n = listener.recv(&mut buf).unwrap();
+            let d = String::from_utf8_lossy(&buf[..n]).into_owned();
+            assert!(d.ends_with(&format!(": connect from 10.0.0.{i}")), "{d}");
+        }
+        assert_eq!(l.dropped(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

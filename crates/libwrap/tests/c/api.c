@@ -242,7 +242,9 @@ static void helpers(void)
         "1.2.3.4x", "1.2.3.4\t5", ".1.2.3.4", "1.2.3.4.", 0
     };
     static const char *masks[] = {
-        "24", "0", "1", "32", "33", "-1", " 8", "8x", "x", "", "16.5", "+12", 0
+        "24", "0", "1", "32", "33", "-1", " 8", "8x", "x", "", "16.5", "+12",
+        /* atoi() is (int) strtol(): lengths wrap modulo 2^32 (fuzzing) */
+        "4294967304", "-4294967288", "99999999999999999999", 0
     };
     static const char *splits[] = {
         "a:b:c", "[a:b]:c:d", "no colon", ":lead", "[unclosed:x", "]x:y", "a]b[:c", "", 0
@@ -263,6 +265,17 @@ static void helpers(void)
     }
     strcpy(buf, "x,y");
     printf("split_at(x,y ',')=[%s]\n", split_at(buf, ','));
+    /* The delimiter is an int compared with a (signed) char: 255 and 257
+     * never match, -1 matches byte 0xff (found by fuzzing). */
+    {
+        static const int delims[] = { 255, 257, -1, 1, -255, 0 };
+        for (i = 0; delims[i]; i++) {
+            char *rest;
+            strcpy(buf, "a\001b\377c");
+            rest = split_at(buf, delims[i]);
+            printf("split_at(%d)=%zu %s\n", delims[i], strlen(buf), rest ? rest : "(null)");
+        }
+    }
     errno = ENOENT;
     printf("percent_m=%s\n", percent_m(buf, "a %m b %%m c %"));
     errno = EACCES;

@@ -10,9 +10,11 @@ use super::config::IcingaSink;
 /// The API path, after the sink's URL.
 pub const PATH: &str = "/v1/actions/process-check-result";
 
-/// `s` (lossily decoded as UTF-8) as a JSON string literal, quotes
-/// included.
-pub fn json_string(s: &[u8]) -> String {
+/// `s` (lossily decoded as UTF-8) in double quotes, with `"`, `\` and
+/// the usual control characters escaped as in C; other control characters
+/// are written by `other`. JSON and the Icinga 2 filter language differ
+/// only there.
+fn quote(s: &[u8], other: impl Fn(u32) -> String) -> String {
     let text = String::from_utf8_lossy(s);
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -25,9 +27,7 @@ pub fn json_string(s: &[u8]) -> String {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&other(c as u32)),
             c => out.push(c),
         }
     }
@@ -35,30 +35,17 @@ pub fn json_string(s: &[u8]) -> String {
     out
 }
 
+/// `s` (lossily decoded as UTF-8) as a JSON string literal, quotes
+/// included.
+pub fn json_string(s: &[u8]) -> String {
+    quote(s, |c| format!("\\u{c:04x}"))
+}
+
 /// `s` as a string literal of the Icinga 2 filter language (quotes
 /// included): backslash and double quote escaped, control characters as
 /// escapes, so that no value can end the literal.
 pub fn filter_string(s: &[u8]) -> String {
-    let text = String::from_utf8_lossy(s);
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\{:03o}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quote(s, |c| format!("\\{c:03o}"))
 }
 
 /// The object filter: `host.name=="H" && service.name=="S"`, or

@@ -38,6 +38,27 @@ pub fn signal_fd(signals: &[i32]) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Run `f` with every signal blocked in the calling thread, then restore
+/// its mask. A thread started inside `f` inherits the full mask, so
+/// helper threads that start before the process's [`signal_fd`] is set up
+/// never receive SIGHUP, SIGUSR1 or the like.
+pub fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t is plain old data; sigfillset initialises `all`,
+    // pthread_sigmask fills `old`.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `all` is a valid, writable sigset_t.
+    unsafe { libc::sigfillset(&mut all) };
+    // SAFETY: both sets are valid; `old` receives the current mask.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old) };
+    let out = f();
+    if rc == 0 {
+        // SAFETY: `old` holds the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    }
+    out
+}
+
 /// The signals pending on a [`signal_fd`] descriptor, in arrival order
 /// (each standard signal at most once per batch, as the kernel merges them).
 pub fn read_signals(fd: &OwnedFd) -> Vec<i32> {
