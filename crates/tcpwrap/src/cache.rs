@@ -7,6 +7,18 @@
 //! A cached value is confirmed before each use either by change notification
 //! ([`Revalidate::Notify`], the default: see [`crate::watch`]) or by a
 //! `stat()` of the path ([`Revalidate::Stat`]).
+//!
+//! The identity alone does not prove that the contents are unchanged: the
+//! kernel stamps files with a clock that advances in ticks of 1 to 10 ms
+//! (ext4, xfs, btrfs and tmpfs before Linux 6.13, ramfs and others still),
+//! so a file rewritten in place with the same size within one tick keeps
+//! its identity; and a `write()` stamps the file before it copies the data,
+//! so a read that overlaps it can see a mixture under the final identity.
+//! Hence a notification that the file changed always means a new read, and
+//! a value read from a file changed less than [`RACY`] before the read began
+//! is never confirmed by its identity (the next use reads the file again,
+//! until a read starts long enough after the last change): the "racily
+//! clean" rule of git's index.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -140,6 +152,27 @@ pub enum Revalidate {
 /// Stamp value meaning "not confirmed by notification".
 const UNCONFIRMED: u64 = u64::MAX;
 
+/// A file whose last change (ctime or mtime) is less than this before a
+/// read began may have been changed again within the same clock tick, or
+/// may still have been being written: such a value is not confirmed by the
+/// file's identity (see the module documentation). Covers the file clock's
+/// tick (at most 10 ms) and a writer preempted between stamping the file
+/// and copying the data.
+pub const RACY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Nanoseconds since the epoch (negative before it).
+fn nanos(secs: i64, nsec: i64) -> i128 {
+    i128::from(secs) * 1_000_000_000 + i128::from(nsec)
+}
+
+/// The real-time clock, in nanoseconds since the epoch.
+fn now_nanos() -> i128 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
 /// Values derived from files, each kept with the identity of the file it
 /// came from.
 #[derive(Debug)]
@@ -169,6 +202,9 @@ pub struct CacheCounters {
 struct Cached<T> {
     id: FileId,
     value: T,
+    /// The file changed less than [`RACY`] before it was read: the identity
+    /// does not confirm the value.
+    racy: bool,
     /// The notification stamp observed before the identity was last
     /// confirmed (by `open` + `fstat` or by `stat`).
     confirmed: AtomicU64,
@@ -185,8 +221,22 @@ impl<T> Default for ByIdentity<T> {
 }
 
 /// A cache miss, with the stamp observed before it (to store with the value
-/// the caller derives next).
-struct Miss(u64);
+/// the caller derives next) and the time before the file was opened.
+struct Miss {
+    stamp: u64,
+    at: i128,
+}
+
+impl Miss {
+    /// Taken before the file is opened: a change after this instant is
+    /// stamped no earlier than the clock tick it falls in.
+    fn now(stamp: u64) -> Miss {
+        Miss {
+            stamp,
+            at: now_nanos(),
+        }
+    }
+}
 
 impl<T: Clone> ByIdentity<T> {
     fn with(revalidate: Revalidate) -> Self {
@@ -198,44 +248,48 @@ impl<T: Clone> ByIdentity<T> {
     }
 
     /// The cached value when it is known to be current: by an unchanged
-    /// notification stamp (no system call but the queue read), else by
-    /// `stat(path)` showing the same identity (the file is not opened).
+    /// notification stamp (no system call but the queue read), else, when
+    /// changes cannot be observed, by `stat(path)` showing the same
+    /// identity (the file is not opened) and the value not being racy.
     fn fresh(&self, path: &[u8]) -> Result<T, Miss> {
         let stamp = match self.revalidate {
             Revalidate::Notify => crate::watch::observe(path).unwrap_or(UNCONFIRMED),
             Revalidate::Stat => UNCONFIRMED,
         };
         if stamp != UNCONFIRMED {
-            if let Some(v) = self.map.read().ok().and_then(|map| {
+            // Observed: the value is current exactly when no notification
+            // came since it was read. One did: the file is read again, even
+            // if its identity looks the same.
+            return match self.map.read().ok().and_then(|map| {
                 map.get(path)
                     .filter(|c| c.confirmed.load(Ordering::Acquire) == stamp)
                     .map(|c| c.value.clone())
             }) {
-                return Ok(v);
-            }
+                Some(v) => Ok(v),
+                None => Err(Miss::now(stamp)),
+            };
         }
         self.counters.stats.fetch_add(1, Ordering::Relaxed);
         let Ok(m) = std::fs::metadata(Path::new(OsStr::from_bytes(path))) else {
-            return Err(Miss(stamp));
+            return Err(Miss::now(stamp));
         };
         if !m.file_type().is_file() {
-            return Err(Miss(stamp));
+            return Err(Miss::now(stamp));
         }
         let id = FileId::of(&m);
-        let map = self.map.read().map_err(|_| Miss(stamp))?;
-        match map.get(path).filter(|c| c.id == id) {
-            Some(c) => {
-                c.confirmed.store(stamp, Ordering::Release);
-                Ok(c.value.clone())
-            }
-            None => Err(Miss(stamp)),
+        let Ok(map) = self.map.read() else {
+            return Err(Miss::now(stamp));
+        };
+        match map.get(path).filter(|c| c.id == id && !c.racy) {
+            Some(c) => Ok(c.value.clone()),
+            None => Err(Miss::now(stamp)),
         }
     }
 
-    /// The value for an opened file: from the cache when the identity is
-    /// unchanged, else read from the same descriptor and derived anew
-    /// (`make` also gets the value of the file's previous identity, if
-    /// there is one).
+    /// The value for an opened file: from the cache when changes cannot be
+    /// observed, the identity is unchanged and the value is not racy; else
+    /// read from the same descriptor and derived anew (`make` also gets
+    /// the previous value of the path, if there is one).
     fn get(
         &self,
         path: &[u8],
@@ -247,15 +301,16 @@ impl<T: Clone> ByIdentity<T> {
         let regular = m.file_type().is_file();
         let id = FileId::of(m);
         let mut stale = None;
-        if regular {
+        if regular && miss.stamp == UNCONFIRMED {
             if let Some(c) = self.map.read().ok().as_ref().and_then(|map| {
-                map.get(path).filter(|c| c.id == id).map(|c| {
-                    c.confirmed.store(miss.0, Ordering::Release);
-                    c.value.clone()
-                })
+                map.get(path)
+                    .filter(|c| c.id == id && !c.racy)
+                    .map(|c| c.value.clone())
             }) {
                 return Ok(c);
             }
+        }
+        if regular {
             // A stale value is never returned again: it is taken out before
             // its replacement is made, so that `make` can reuse it, or its
             // memory is freed first and reused (with both alive, a large
@@ -271,13 +326,16 @@ impl<T: Clone> ByIdentity<T> {
         let data = read_all(f, if regular { m.len() } else { 0 })?;
         let value = make(data, stale);
         if regular {
+            let changed = nanos(m.ctime(), m.ctime_nsec()).max(nanos(m.mtime(), m.mtime_nsec()));
+            let racy = changed > miss.at - RACY.as_nanos() as i128;
             if let Ok(mut map) = self.map.write() {
                 map.insert(
                     path.to_vec(),
                     Cached {
                         id,
                         value: value.clone(),
-                        confirmed: AtomicU64::new(miss.0),
+                        racy,
+                        confirmed: AtomicU64::new(miss.stamp),
                     },
                 );
             }
