@@ -9,9 +9,22 @@ use crate::text::split_at_bracket;
 /// are, then each line (read in chunks of at most 8190 bytes) with its
 /// newline turned into CRLF and `%` sequences expanded.
 pub fn render(content: &[u8], req: &mut Request, ctx: &mut Ctx<'_>) -> Result<Vec<u8>, TooLong> {
+    Ok(render_writes(content, req, ctx)?.concat())
+}
+
+/// The same bytes as [`render`], cut where the original's writes are: one
+/// `write()` per leading NUL byte and one per line or chunk. tcpd writes
+/// them one by one, ignoring errors, as the original does: a client that
+/// resets the connection during the banner makes the second write after the
+/// reset raise SIGPIPE, which ends tcpd before the daemon runs.
+pub fn render_writes(
+    content: &[u8],
+    req: &mut Request,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<Vec<u8>>, TooLong> {
     let mut out = Vec::new();
     let mut i = content.iter().take_while(|&&b| b == 0).count();
-    out.resize(i, 0);
+    out.resize(i, vec![0]);
     while i < content.len() {
         let lim = (content.len() - i).min(8190);
         let n = match memchr::memchr(b'\n', &content[i..i + lim]) {
@@ -26,7 +39,7 @@ pub fn render(content: &[u8], req: &mut Request, ctx: &mut Ctx<'_>) -> Result<Ve
             line.truncate(p);
             line.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(&expand(&line, BANNER_LIMIT, req, ctx)?);
+        out.push(expand(&line, BANNER_LIMIT, req, ctx)?);
     }
     Ok(out)
 }

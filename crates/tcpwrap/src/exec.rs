@@ -154,10 +154,17 @@ impl Executor for SystemExecutor {
                 let mut path = dir.to_vec();
                 path.push(b'/');
                 path.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(&path))) {
-                    Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
-                        Ok(bytes) => {
-                            let _ = sys::write_fd(req.fd, &bytes);
+                // Read without blocking (a FIFO is not read) and bounded.
+                match crate::cache::read_file(std::path::Path::new(std::ffi::OsStr::from_bytes(
+                    &path,
+                ))) {
+                    Ok(content) => match tcpwrap_core::banner::render_writes(&content, req, ctx) {
+                        Ok(writes) => {
+                            // One write per line, errors ignored, as Debian's
+                            // tcpd (see render_writes).
+                            for w in &writes {
+                                let _ = sys::write_once(req.fd, w);
+                            }
                             Outcome::Done
                         }
                         Err(_) => Outcome::Exit,
