@@ -2,10 +2,16 @@
 //! (issue 8, item 3): tcpd (ours, then Debian's) under real openbsd-inetd
 //! in a private network, mount and PID namespace, with `banners` (an 8 MB
 //! banner, so that tcpd is blocked writing when the reset arrives) and a
-//! `spawn` in the matching rule. The client reads the start of the banner,
-//! then closes with SO_LINGER 0 (a RST). tcpd must end (inetd reaps it)
-//! within a bound, the same way as Debian's, with no process left in the
-//! namespace, the spawn run once, and the same syslog records as Debian's.
+//! `spawn` in the matching rule. The client connects from an address whose
+//! name (the namespace's /etc/hosts) carries a `$(touch …)` payload, which
+//! the banner and the spawn expand (`%n`). It reads the start of the
+//! banner, then closes with SO_LINGER 0 (a RST). tcpd must end (inetd
+//! reaps it) within a bound, the same way as Debian's (killed by SIGPIPE
+//! before the daemon runs: tests/tcpd/NOTES.md item 12), with no process
+//! left in the namespace, the spawn run once, the same syslog records as
+//! Debian's, no injected command run, and a bounded peak RSS (read from
+//! /proc while tcpd is blocked writing, when the whole banner has been
+//! read and expanded).
 //!
 //! The reset that comes *before* the super-server accepts is
 //! tests/tcpd/scenarios/bad-peer-reset-* (compared with Debian's tcpd).
@@ -13,7 +19,7 @@
 mod hostile;
 
 use std::io::Read;
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +28,20 @@ const OURS: &str = env!("CARGO_BIN_EXE_tcpd");
 const DEBIAN: &str = "/usr/sbin/tcpd";
 const INETD: &str = "/usr/sbin/inetd";
 const PORT: u16 = 8001;
+/// The client's address and its name in the namespace's /etc/hosts.
+const CLIENT: &str = "10.66.1.1";
+/// (Under 128 bytes, so that it is verified and used.)
+fn client_name(dir: &Path) -> String {
+    let n = format!("x$(touch${{IFS}}{}/pwned)", dir.display());
+    assert!(n.len() < 128, "{n}");
+    n
+}
+/// The banner's size, and the bound on tcpd's peak RSS: ours reads the
+/// file whole (bounded by 256 MiB: docs/divergences.md E6) and expands and
+/// writes it a line at a time (measured: 14 MiB for a debug build);
+/// Debian's reads a line at a time (3 MiB).
+const BANNER: usize = 8 << 20;
+const PEAK_KIB: u64 = BANNER as u64 / 1024 + 12 * 1024;
 
 /// What one run showed.
 #[derive(Debug, PartialEq)]
@@ -31,14 +51,16 @@ struct Outcome {
     /// Syslog records, pids replaced by PID.
     syslog: Vec<String>,
     /// Lines the spawn wrote.
-    spawned: usize,
+    spawned: Vec<String>,
 }
 
-fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
+/// One run: what it showed, how long tcpd took to end after the reset, the
+/// banner bytes read, tcpd's peak RSS (KiB) before the reset.
+fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize, u64) {
     let dir = ns.dir.join(tag);
     std::fs::create_dir_all(dir.join("banners")).unwrap();
-    let mut banner = b"220 banner for %a from %d\n".to_vec();
-    while banner.len() < 8 << 20 {
+    let mut banner = b"220 banner for %n (%a) from %d\n".to_vec();
+    while banner.len() < BANNER {
         banner.extend_from_slice(
             b"this is a long banner line of seventy-some bytes to fill buffers\n",
         );
@@ -47,7 +69,7 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
     std::fs::write(
         "/etc/hosts.allow",
         format!(
-            "ALL: ALL: spawn echo %d %a >> {0}/spawned : banners {0}/banners\n",
+            "ALL: ALL: spawn echo %d %a %n >> {0}/spawned : banners {0}/banners\n",
             dir.display()
         ),
     )
@@ -84,7 +106,17 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
         e.lines().filter(|l| l.contains(" reaped, status ")).count() >= n
     };
     assert!(hostile::wait_until(Duration::from_secs(20), || reaped(1)));
-    let mut c = TcpStream::connect(("127.0.0.1", PORT)).unwrap();
+    let c = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    c.bind(&format!("{CLIENT}:0").parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    c.connect(
+        &format!("127.0.0.1:{PORT}")
+            .parse::<SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    let mut c: TcpStream = c.into();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut got = vec![0u8; 256 << 10];
     let mut n = 0;
@@ -95,13 +127,27 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
             Err(e) => panic!("{tag}: {e} after {n} banner bytes"),
         }
     }
-    assert!(
-        got.starts_with(b"220 banner for 127.0.0.1 from cat\r\n"),
-        "{tag}: {:?}",
-        String::from_utf8_lossy(&got[..100])
+    let first = format!(
+        "220 banner for {} ({CLIENT}) from cat\r\n",
+        String::from_utf8(hostile::filtered(client_name(&ns.dir).as_bytes())).unwrap()
     );
-    // Stop reading: tcpd fills the socket buffers and blocks; then reset.
+    assert!(
+        got.starts_with(first.as_bytes()),
+        "{tag}: {:?}",
+        String::from_utf8_lossy(&got[..200])
+    );
+    // Stop reading: tcpd fills the socket buffers and blocks; its peak
+    // memory is reached (the banner is read and expanded). Then reset.
     std::thread::sleep(Duration::from_millis(300));
+    let inetd_pid = inetd.id() as i32;
+    let children: Vec<i32> = hostile::processes()
+        .into_iter()
+        .filter(|p| p.1 == inetd_pid)
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(children.len(), 1, "{tag}: inetd's children: {children:?}");
+    let peak_kib = hostile::status_kib(&children[0].to_string(), "VmHWM");
+    assert!(peak_kib > 0, "{tag}: no VmHWM for {}", children[0]);
     socket2::SockRef::from(&c)
         .set_linger(Some(Duration::ZERO))
         .unwrap();
@@ -112,7 +158,6 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
     assert!(ended, "{tag}: tcpd still runs {took:?} after the reset");
     // Nothing else may remain in the namespace but us and inetd.
     let me = std::process::id() as i32;
-    let inetd_pid = inetd.id() as i32;
     let quiet = hostile::wait_until(Duration::from_secs(5), || {
         hostile::processes()
             .iter()
@@ -151,7 +196,8 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
     let spawned = std::fs::read_to_string(dir.join("spawned"))
         .unwrap_or_default()
         .lines()
-        .count();
+        .map(str::to_string)
+        .collect();
     (
         Outcome {
             status,
@@ -160,33 +206,54 @@ fn run(ns: &hostile::Ns, tcpd: &str, tag: &str) -> (Outcome, Duration, usize) {
         },
         took,
         n,
+        peak_kib,
     )
 }
 
 #[test]
 fn a_client_resetting_during_banners_ends_tcpd_cleanly() {
     const TEST: &str = "a_client_resetting_during_banners_ends_tcpd_cleanly";
-    let Some(ns) = hostile::namespace(TEST, |_| b"127.0.0.1\tlocalhost\n".to_vec()) else {
+    let Some(ns) = hostile::namespace(TEST, |dir| {
+        format!("127.0.0.1\tlocalhost\n{CLIENT}\t{}\n", client_name(dir)).into_bytes()
+    }) else {
         return;
     };
     if !Path::new(INETD).exists() {
         hostile::unavailable("openbsd-inetd is not installed");
         return;
     }
+    hostile::add_addresses(&[CLIENT]);
     // /etc/hosts.allow of the namespace (ns-run removed the machine's).
     hostile::bind_over(&ns.dir, "/etc/hosts.allow", b"");
     std::fs::remove_file("/etc/hosts.deny").ok();
-    let (ours, took, read) = run(&ns, OURS, "ours");
-    eprintln!("ours: {ours:?}, ended {took:?} after the reset ({read} banner bytes read)");
+    let (ours, took, read, peak) = run(&ns, OURS, "ours");
+    eprintln!(
+        "ours: {ours:?}, ended {took:?} after the reset ({read} banner bytes read), peak RSS {peak} KiB"
+    );
     // Two connections (the listening probe and the client): each ran the
-    // spawn once.
-    assert_eq!(ours.spawned, 2, "{ours:?}");
+    // spawn once, with the client's name filtered.
+    let name = String::from_utf8(hostile::filtered(client_name(&ns.dir).as_bytes())).unwrap();
+    assert_eq!(
+        ours.spawned,
+        [
+            "cat 127.0.0.1 localhost".to_string(),
+            format!("cat {CLIENT} {name}")
+        ],
+        "{ours:?}"
+    );
+    // Killed by SIGPIPE before it logs the connection (inetd prints the
+    // wait status in hex: "d" is signal 13).
+    assert_eq!(ours.status, "d", "{ours:?}");
+    assert!(ours.syslog.is_empty(), "{ours:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(peak < PEAK_KIB, "peak RSS {peak} KiB");
+    assert!(!ns.dir.join("pwned").exists(), "an injected command ran");
     if !Path::new(DEBIAN).exists() {
         hostile::unavailable("Debian's tcpd is not installed");
         return;
     }
-    let (debian, took_d, _) = run(&ns, DEBIAN, "debian");
-    eprintln!("Debian's: {debian:?}, ended {took_d:?} after the reset");
+    let (debian, took_d, _, peak_d) = run(&ns, DEBIAN, "debian");
+    eprintln!("Debian's: {debian:?}, ended {took_d:?} after the reset, peak RSS {peak_d} KiB");
     assert_eq!(ours, debian, "ours and Debian's tcpd end differently");
+    assert!(!ns.dir.join("pwned").exists(), "an injected command ran");
 }

@@ -158,17 +158,18 @@ impl Executor for SystemExecutor {
                 match crate::cache::read_file(std::path::Path::new(std::ffi::OsStr::from_bytes(
                     &path,
                 ))) {
-                    Ok(content) => match tcpwrap_core::banner::render_writes(&content, req, ctx) {
-                        Ok(writes) => {
-                            // One write per line, errors ignored, as Debian's
-                            // tcpd (see render_writes).
-                            for w in &writes {
-                                let _ = sys::write_once(req.fd, w);
-                            }
-                            Outcome::Done
+                    Ok(content) => {
+                        // One write per line as it is expanded, errors
+                        // ignored, as Debian's tcpd (see render_each).
+                        let fd = req.fd;
+                        let mut write = |w: &[u8]| {
+                            let _ = sys::write_once(fd, w);
+                        };
+                        match tcpwrap_core::banner::render_each(&content, req, ctx, &mut write) {
+                            Ok(()) => Outcome::Done,
+                            Err(_) => Outcome::Exit,
                         }
-                        Err(_) => Outcome::Exit,
-                    },
+                    }
                     Err(_) => {
                         if let Err(e) = std::fs::metadata(std::ffi::OsStr::from_bytes(dir)) {
                             ctx.warn(msg(&[dir, b": ", strerror(&e).as_bytes()]));

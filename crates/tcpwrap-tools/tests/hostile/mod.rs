@@ -2,15 +2,17 @@
 //! running one test alone in a fresh process (so that its descriptor count
 //! and peak memory are its own), running one test inside a private mount,
 //! network and PID namespace with its own `/etc/hosts` (tests/golden/ns-run),
-//! measuring a child program's wall time and peak RSS, a tiny DNS server for
-//! the namespace, and process listings.
+//! measuring a child program's wall time and peak RSS (measure.c, a small C
+//! wrapper built with the system compiler), starting tcpd (ours or
+//! Debian's) on a real connection as inetd would, a tiny DNS server for the
+//! namespace, syslog records of one run, and process listings.
 //!
 //! `#[path]`-included by the hostile tests of several crates; it uses no
-//! crate of the workspace.
+//! crate of the workspace (only `socket2`).
 //!
-//! A missing prerequisite (root, ns-run's tools, python3, Debian's
-//! programs) skips a test with a printed reason, except under `CI=true`,
-//! where it fails the test.
+//! A missing prerequisite (root, ns-run's tools, python3, a C compiler,
+//! Debian's programs) skips a test with a printed reason, except under
+//! `CI=true`, where it fails the test.
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -58,20 +60,34 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A name unique to this process and call: process ids alone are not (the
+/// tests in PID namespaces of their own are all process 2).
+pub fn unique() -> String {
+    static START: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // Short: paths made of it end up in host names that must stay under
+    // 128 bytes.
+    let start = START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    });
+    format!(
+        "{}-{start}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// A scratch directory (mode 0755, a path of shell-safe bytes), removed on
 /// drop.
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let d = std::env::temp_dir().join(format!(
-            "tcpwrap-hostile-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
+        let d = std::env::temp_dir().join(format!("tcpwrap-hostile-{tag}-{}", unique()));
         std::fs::create_dir_all(&d).unwrap();
         Scratch(d)
     }
@@ -94,7 +110,9 @@ impl Drop for Scratch {
     }
 }
 
-fn run_inner(test: &str, mut cmd: Command) {
+/// Run the test binary `cmd` for `test` alone; what went wrong, if
+/// anything.
+fn run_inner(test: &str, mut cmd: Command) -> Result<(), String> {
     let out = cmd
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .stdin(Stdio::null())
@@ -103,15 +121,13 @@ fn run_inner(test: &str, mut cmd: Command) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("--- inner run of {test} ---\n{stdout}{stderr}");
-    assert!(
-        out.status.success(),
-        "inner run of {test}: {:?}",
-        out.status
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "inner run of {test} ran no test"
-    );
+    if !out.status.success() {
+        return Err(format!("inner run of {test}: {:?}", out.status));
+    }
+    if !stdout.contains("1 passed") {
+        return Err(format!("inner run of {test} ran no test"));
+    }
+    Ok(())
 }
 
 /// Run `test` (the exact name of the calling test) alone in a new process
@@ -123,7 +139,9 @@ pub fn isolated(test: &str) -> bool {
     }
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.env(ISOLATED, test);
-    run_inner(test, cmd);
+    if let Err(e) = run_inner(test, cmd) {
+        panic!("{e}");
+    }
     false
 }
 
@@ -174,7 +192,7 @@ pub fn namespace(test: &str, hosts: impl FnOnce(&Path) -> Vec<u8>) -> Option<Ns>
             return None;
         }
     }
-    let dir = Scratch::new(&format!("ns-{test}"));
+    let dir = Scratch::new("ns");
     let hosts_file = dir.write("etc-hosts", hosts(&dir.0));
     let log = dir.path("syslog");
     let mut cmd = Command::new("bash");
@@ -186,9 +204,12 @@ pub fn namespace(test: &str, hosts: impl FnOnce(&Path) -> Vec<u8>) -> Option<Ns>
         .args(["--", "unshare", "--pid", "--fork", "--mount-proc"])
         .arg(std::env::current_exe().unwrap())
         .env(INNER, &dir.0);
-    run_inner(test, cmd);
+    let result = run_inner(test, cmd);
     if let Ok(l) = std::fs::read(&log) {
         eprintln!("--- syslog of {test} ---\n{}", String::from_utf8_lossy(&l));
+    }
+    if let Err(e) = result {
+        panic!("{e}");
     }
     None
 }
@@ -212,8 +233,8 @@ pub fn bind_over(dir: &Path, target: &str, data: &[u8]) {
 }
 
 /// Add `addrs` (IPv4, /32) to `lo`.
-pub fn add_addresses(addrs: &[&str]) {
-    for a in addrs {
+pub fn add_addresses<S: AsRef<str>>(addrs: &[S]) {
+    for a in addrs.iter().map(AsRef::as_ref) {
         let st = Command::new("ip")
             .args(["addr", "add", &format!("{a}/32"), "dev", "lo"])
             .status()
@@ -261,11 +282,25 @@ pub fn hwm_kib() -> u64 {
     status_kib("self", "VmHWM")
 }
 
+/// Reset this process's peak resident memory to its current size (Linux
+/// `clear_refs` 5), so that a following [`hwm_kib`] shows the peak of what
+/// runs from now on, not of the test data made before; the new baseline.
+pub fn reset_hwm() -> u64 {
+    std::fs::write("/proc/self/clear_refs", b"5").expect("reset VmHWM (/proc/self/clear_refs)");
+    hwm_kib()
+}
+
 /// A finished child program: its output, wall time and peak RSS.
 pub struct Measured {
+    /// Exit status (128 + N when killed by signal N), captured stdout and
+    /// stderr (empty when not piped).
     pub out: Output,
     pub secs: f64,
+    /// Peak RSS of the program and its waited-for descendants (KiB).
     pub peak_kib: u64,
+    pub pid: i32,
+    /// Killed at the time limit.
+    pub timed_out: bool,
 }
 
 impl Measured {
@@ -275,50 +310,167 @@ impl Measured {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
 }
 
-/// Run `prog args` in `cwd` and measure its wall time and peak RSS
-/// (`getrusage(RUSAGE_CHILDREN).ru_maxrss` of a python3 parent that runs
-/// only this child), killing it after `limit` (a failure). The exit status
-/// in `out` is the program's (128 + N when killed by signal N).
-pub fn measure(prog: &Path, args: &[&str], cwd: &Path, limit: Duration) -> Measured {
-    const PY: &str = "import resource, subprocess, sys, time\n\
-        t = time.monotonic()\n\
-        try:\n    rc = subprocess.run(sys.argv[3:], timeout=float(sys.argv[2])).returncode\n\
-        except subprocess.TimeoutExpired:\n    rc = 'timeout'\n\
-        open(sys.argv[1], 'w').write('%s %f %d' % (rc, time.monotonic() - t,\n\
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
-        sys.exit(0 if rc == 'timeout' else rc if rc >= 0 else 128 - rc)\n";
-    let report = cwd.join(format!(
-        ".measure-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    let out = Command::new("python3")
-        .args(["-c", PY])
-        .arg(&report)
-        .arg(limit.as_secs_f64().to_string())
-        .arg(prog)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("python3");
-    let rep = std::fs::read_to_string(&report).unwrap_or_default();
-    let _ = std::fs::remove_file(&report);
-    let f: Vec<&str> = rep.split_whitespace().collect();
-    assert_eq!(f.len(), 3, "measuring {} failed: {out:?}", prog.display());
-    assert_ne!(
-        f[0],
-        "timeout",
-        "{} {args:?} still ran after {limit:?}",
-        prog.display()
-    );
-    Measured {
-        out,
-        secs: f[1].parse().unwrap(),
-        peak_kib: f[2].parse().unwrap(),
+/// The measuring wrapper (hostile/measure.c), compiled once into cargo's
+/// temporary directory of this target. None (after [`unavailable`]) when
+/// there is no C compiler.
+pub fn measurer() -> Option<PathBuf> {
+    static PATH: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        const SRC: &str = include_str!("measure.c");
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in SRC.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let exe = dir.join(format!("hostile-measure-{h:016x}"));
+        if exe.exists() {
+            return Some(exe);
+        }
+        if !have("cc") {
+            unavailable("no C compiler (cc) to build the measuring wrapper");
+            return None;
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let tag = unique();
+        let src = dir.join(format!("hostile-measure-{tag}.c"));
+        let tmp = dir.join(format!("hostile-measure-{tag}"));
+        std::fs::write(&src, SRC).unwrap();
+        let out = Command::new("cc")
+            .args(["-O2", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .output()
+            .expect("cc");
+        let _ = std::fs::remove_file(&src);
+        assert!(out.status.success(), "cc measure.c: {out:?}");
+        std::fs::rename(&tmp, &exe).unwrap();
+        Some(exe)
+    })
+    .clone()
+}
+
+/// A program started under the measuring wrapper; [`Watched::finish`] waits
+/// for it.
+pub struct Watched {
+    child: std::process::Child,
+    report: PathBuf,
+    what: String,
+}
+
+/// How to start a [`Watched`] program.
+pub struct Watch {
+    exe: PathBuf,
+    argv0: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    cwd: Option<PathBuf>,
+    stdin: Option<Stdio>,
+    stdout: Option<Stdio>,
+    limit: Duration,
+}
+
+impl Watch {
+    /// `exe` with argv[0] = `exe`.
+    pub fn new(exe: impl AsRef<Path>) -> Watch {
+        Watch {
+            exe: exe.as_ref().to_path_buf(),
+            argv0: exe.as_ref().as_os_str().to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            stdin: None,
+            stdout: None,
+            limit: Duration::from_secs(60),
+        }
     }
+    pub fn argv0(mut self, a: impl AsRef<std::ffi::OsStr>) -> Watch {
+        self.argv0 = a.as_ref().to_owned();
+        self
+    }
+    pub fn args<S: AsRef<std::ffi::OsStr>>(mut self, a: impl IntoIterator<Item = S>) -> Watch {
+        self.args
+            .extend(a.into_iter().map(|s| s.as_ref().to_owned()));
+        self
+    }
+    pub fn cwd(mut self, d: impl AsRef<Path>) -> Watch {
+        self.cwd = Some(d.as_ref().to_path_buf());
+        self
+    }
+    /// Descriptors 0 and 1 (default: /dev/null and a pipe).
+    pub fn stdio(mut self, stdin: impl Into<Stdio>, stdout: impl Into<Stdio>) -> Watch {
+        self.stdin = Some(stdin.into());
+        self.stdout = Some(stdout.into());
+        self
+    }
+    /// Killed (with its process group) after this long.
+    pub fn limit(mut self, l: Duration) -> Watch {
+        self.limit = l;
+        self
+    }
+    /// Start it. A test calls [`measurer`] first and stops when it gives
+    /// None (no C compiler).
+    pub fn start(self) -> Watched {
+        let m = measurer().expect("the measuring wrapper (call hostile::measurer() first)");
+        let report = std::env::temp_dir().join(format!("tcpwrap-hostile-measure-{}", unique()));
+        let what = format!("{} {:?}", self.argv0.to_string_lossy(), self.args);
+        let mut cmd = Command::new(m);
+        cmd.arg(&report)
+            .arg(self.limit.as_secs_f64().to_string())
+            .arg(&self.exe)
+            .arg(&self.argv0)
+            .args(&self.args)
+            .stdin(self.stdin.unwrap_or_else(Stdio::null))
+            .stdout(self.stdout.unwrap_or_else(Stdio::piped))
+            .stderr(Stdio::piped());
+        if let Some(d) = &self.cwd {
+            cmd.current_dir(d);
+        }
+        let child = cmd.spawn().expect("start the measuring wrapper");
+        Watched {
+            child,
+            report,
+            what,
+        }
+    }
+}
+
+impl Watched {
+    /// Wait; the program may have been killed at its time limit.
+    pub fn finish_or_timeout(self) -> Measured {
+        let out = self.child.wait_with_output().expect("wait");
+        let rep = std::fs::read_to_string(&self.report).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.report);
+        let f: Vec<&str> = rep.split_whitespace().collect();
+        assert_eq!(f.len(), 5, "measuring {} failed: {out:?}", self.what);
+        Measured {
+            out,
+            timed_out: f[0] == "timeout",
+            secs: f[2].parse().unwrap(),
+            peak_kib: f[3].parse().unwrap(),
+            pid: f[4].parse().unwrap(),
+        }
+    }
+    /// Wait; a failure when the program had to be killed at its limit.
+    pub fn finish(self) -> Measured {
+        let what = self.what.clone();
+        let m = self.finish_or_timeout();
+        assert!(!m.timed_out, "{what} still ran at its time limit");
+        m
+    }
+}
+
+/// Run `prog args` in `cwd` and measure its wall time and peak RSS (see
+/// measure.c), killing it after `limit` (a failure). See [`Watch::start`].
+pub fn measure(prog: &Path, args: &[&str], cwd: &Path, limit: Duration) -> Measured {
+    Watch::new(prog)
+        .args(args)
+        .cwd(cwd)
+        .limit(limit)
+        .start()
+        .finish()
 }
 
 /// Processes visible in /proc: (pid, ppid, state, command line).
@@ -476,4 +628,173 @@ pub fn filtered(b: &[u8]) -> Vec<u8> {
             }
         })
         .collect()
+}
+
+/// The service tcpd starts in the tcpd tests: `DIR/bin/svc`, a script that
+/// tells the client it ran. Each run names it by a link of its own
+/// (`DIR/bin/NAME`), so that NAME is the daemon name (`%d`, the syslog
+/// ident) of that run alone.
+pub const SERVICE_RAN: &[u8] = b"service ran\n";
+
+fn service(dir: &Path, name: &str) -> PathBuf {
+    let bin = dir.join("bin");
+    let svc = bin.join("svc");
+    if !svc.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(&svc, b"#!/bin/sh\necho service ran\n").unwrap();
+        std::fs::set_permissions(&svc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let link = bin.join(name);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&svc, &link).unwrap();
+    link
+}
+
+/// A connection from `from` (an address of this namespace) to `listener`:
+/// (the client's end, the accepted end).
+pub fn connect_from(
+    listener: &std::net::TcpListener,
+    from: std::net::IpAddr,
+) -> (std::net::TcpStream, std::net::TcpStream) {
+    let server = listener.local_addr().unwrap();
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(server),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    sock.bind(&std::net::SocketAddr::new(from, 0).into())
+        .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+    sock.connect(&server.into()).unwrap();
+    let client: std::net::TcpStream = sock.into();
+    let local = client.local_addr().unwrap();
+    loop {
+        let (accepted, peer) = listener.accept().unwrap();
+        if peer == local {
+            return (client, accepted);
+        }
+    }
+}
+
+/// tcpd started as inetd starts it: the accepted connection on descriptors
+/// 0 and 1, argv[0] the absolute path of the service (`DIR/bin/NAME`).
+pub struct TcpdRun {
+    pub name: String,
+    client: std::net::TcpStream,
+    run: Watched,
+}
+
+/// What a [`TcpdRun`] gave.
+pub struct TcpdResult {
+    pub name: String,
+    pub m: Measured,
+    /// Every byte the client received until EOF.
+    pub received: Vec<u8>,
+}
+
+impl TcpdResult {
+    /// The service ran (tcpd granted and exec'd it).
+    pub fn granted(&self) -> bool {
+        self.received.ends_with(SERVICE_RAN)
+    }
+}
+
+/// Start `tcpd` (ours or Debian's) for a connection from `from`, as daemon
+/// `name` (see [`SERVICE_RAN`]); killed after `limit`.
+pub fn start_tcpd(
+    tcpd: &Path,
+    dir: &Path,
+    name: &str,
+    listener: &std::net::TcpListener,
+    from: std::net::IpAddr,
+    limit: Duration,
+) -> TcpdRun {
+    let argv0 = service(dir, name);
+    let (client, accepted) = connect_from(listener, from);
+    let out = accepted.try_clone().unwrap();
+    let run = Watch::new(tcpd)
+        .argv0(&argv0)
+        .cwd("/")
+        .stdio(
+            std::os::fd::OwnedFd::from(accepted),
+            std::os::fd::OwnedFd::from(out),
+        )
+        .limit(limit)
+        .start();
+    TcpdRun {
+        name: name.to_string(),
+        client,
+        run,
+    }
+}
+
+impl TcpdRun {
+    /// Wait for tcpd (it must end within its limit), then read what the
+    /// client got.
+    pub fn finish(self) -> TcpdResult {
+        let m = self.run.finish();
+        let received = read_to_eof(self.client, Duration::from_secs(5));
+        TcpdResult {
+            name: self.name,
+            m,
+            received,
+        }
+    }
+    /// Wait; tcpd may have been killed at its limit (a hang).
+    pub fn finish_or_timeout(self) -> TcpdResult {
+        let m = self.run.finish_or_timeout();
+        let received = read_to_eof(self.client, Duration::from_secs(5));
+        TcpdResult {
+            name: self.name,
+            m,
+            received,
+        }
+    }
+}
+
+/// Read until EOF, an error or `limit`.
+pub fn read_to_eof(mut s: std::net::TcpStream, limit: Duration) -> Vec<u8> {
+    use std::io::Read;
+    let t = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while t.elapsed() < limit {
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+impl Ns {
+    /// The syslog records logged under `ident` (one run's daemon name), as
+    /// `LEVEL DAEMON[PID]: MESSAGE` with the name and pid replaced, so that
+    /// two runs can be compared.
+    pub fn records(&self, ident: &str) -> Vec<String> {
+        let tag = format!(" {ident}[");
+        self.syslog_text()
+            .lines()
+            .filter_map(|l| {
+                let i = l.find(&tag)?;
+                let rest = &l[i + tag.len()..];
+                let close = rest.find("]: ")?;
+                if !rest[..close].bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some(format!(
+                    "{} DAEMON[PID]: {}",
+                    &l[..i],
+                    rest[close + 3..].replace(ident, "DAEMON")
+                ))
+            })
+            .collect()
+    }
 }
