@@ -4,7 +4,9 @@
 //!   its syslog calls, keeps it from exiting or changing the process) and
 //!   Debian's `-lwrap` (package libwrap0-dev);
 //! * `capi`: c/capi.c (syslog capture, typed variadic calls, the layout of
-//!   crates/libwrap/include/tcpd.h).
+//!   crates/libwrap/include/tcpd.h);
+//! * `inetd_conf`: c/nolog.c (a syslog() that counts and discards, for
+//!   tcpdchk's warnings).
 //!
 //! The objects are passed to the linker of one binary each, so the
 //! interposed C library functions of c/debian.c never reach the other
@@ -37,4 +39,7 @@ fn main() {
         println!("cargo:rustc-link-arg-bin=capi={}", o.display());
     }
     println!("cargo:rustc-link-arg-bin=capi=-ldl");
+    for o in objects("c/nolog.c", None) {
+        println!("cargo:rustc-link-arg-bin=inetd_conf={}", o.display());
+    }
 }

@@ -4,11 +4,17 @@ vectors: the reference rows of crates/tcpwrap-core/tests/vectors.rs (§13.1,
 §13.3, §13.5), the golden tcpdmatch and tcpdchk cases of tests/golden/
 (which hold every table line of the seed documents), the option and
 pattern forms of the differential generator (crates/tcpwrap/tests/diffgen),
-and the ident replies of §13.4.
+and the ident replies of §13.4; for `inetd_conf`, the inetd.conf files of
+tests/golden, the service lines of the seed documents, tests/tcpwrapd and
+docs/tcpwrapd.md, the inetd.conf and tcpwrapd.conf strings of the parsers'
+unit tests; for `nsca_input`, the sets, delimiters and send_nsca.cfg
+strings of tcpwrap-nsca's unit tests, the examples of the NSCA reference
+(/work/shared/reference/nsca-and-passive-checks.md, copied here) and of the
+Icinga seed document (000_*.txt).
 
 Run from anywhere; it rewrites fuzz/corpus/ (seed files are named by the
 hash of their content, so re-running is idempotent). Only small files are
-kept (at most 4 KiB).
+kept (at most 4 KiB; 12 KiB for nsca_input, whose sets go up to 5 KiB).
 """
 
 import hashlib
@@ -20,6 +26,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CORPUS = os.path.join(HERE, "corpus")
+SEEDS = "/work/shared/seeds"
 MAX = 4096
 SEP = b"%%%\n"
 
@@ -101,8 +108,8 @@ class Corpus:
     def __init__(self):
         self.files = {}
 
-    def add(self, target, data):
-        if len(data) > MAX:
+    def add(self, target, data, limit=MAX):
+        if len(data) > limit:
             return
         self.files.setdefault(target, set()).add(data)
 
@@ -186,6 +193,130 @@ def diffgen_forms():
 
 def looks_like_addr(s):
     return re.fullmatch(r"[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*", s) is not None
+
+
+def literals(path):
+    """The decoded string literals of a Rust (or Python) source file."""
+    src = open(os.path.join(ROOT, path)).read()
+    return [rust_str(m.group(1)) for m in re.finditer(STR, src)]
+
+
+SERVICE_LINE = re.compile(rb"^\s*(?:OLD: |NEW: )?(\S+\s+(?:stream|dgram)\s+\S+\s+\S+\s+\S+\s+\S+.*)$")
+
+# Every tcpwrapd.conf key (docs/tcpwrapd.md), and some bad lines.
+TCPWRAPD_CONF = [
+    b"",
+    b"per-source-max 4\nper-source-rate = 10\nservice-max 100\nservice-rate 0\n"
+    b"source-prefix-v4 24\nsource-prefix-v6 48\nlookup-timeout 0.5\n"
+    b"internal-timeout 30\nworkers 2\nqueue 10\nbacklog 64\nmax-spawn 8\n"
+    b"tripwire-alert tcp-wrappers\n",
+    b"# limits\nper-source-max 4\nbogus 1\nworkers\nlookup-timeout 1e-3 # s\n"
+    b"tripwire-alert none\nsource-prefix-v6 129\nbacklog 0\n",
+    b"internal-timeout 86400\nlookup-timeout 0.000000001\ntripwire-alert bad;name\n",
+]
+
+
+def inetd_seeds(c):
+    texts = []
+    for kind in ("tcpdmatch", "tcpdchk"):
+        base = os.path.join(ROOT, "tests/golden", kind)
+        for name in sorted(os.listdir(base)):
+            f = os.path.join(base, name, "inetd.conf")
+            if os.path.isfile(f):
+                texts.append(open(f, "rb").read())
+    lines = []
+    for d in (SEEDS, os.path.join(ROOT, "docs")):
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if not name.endswith((".txt", ".md")):
+                continue
+            for raw in open(os.path.join(d, name), "rb").read().split(b"\n"):
+                for part in raw.split(b"`"):
+                    m = SERVICE_LINE.match(part)
+                    if m:
+                        lines.append(m.group(1).strip())
+    for path in ("crates/tcpwrap-tools/src/inetcf.rs", "crates/tcpwrapd/src/config.rs",
+                 "tests/tcpwrapd/peers.py"):
+        for lit in literals(path):
+            if re.search(rb"\b(stream|dgram)\b", lit) or re.fullmatch(rb"[0-9A-Za-z.*\[\],:]+:\n?", lit):
+                texts.append(lit)
+    texts.append(b"\n".join(lines) + b"\n")
+    for line in lines:
+        texts.append(line + b"\n")
+    # The forms of the parser: hosts, limits, buffers, users, programs.
+    texts += [
+        b"127.0.0.1:\necho stream tcp4 nowait.10 nobody:nogroup internal\n"
+        b"[::1],127.0.0.2:7 dgram udp,rcvbuf=64k,sndbuf=1m wait root.staff internal\n"
+        b"*:\ndaytime stream tcp46 nowait/5/60/2 nobody:nogroup/daemon internal\n"
+        b"x stream tcp nowait root ?/no/such/prog prog\n",
+        b"127.0.0.1:7023 stream tcp nowait nobody tripwire telnet\n"
+        b"127.0.0.1:7024 stream tcp nowait nobody tripwire\n"
+        b"7007 stream tcp6 nowait root internal echo\n0 stream tcp nowait root internal echo\n",
+        b"9000 stream tcp nowait/4/10/2 root internal echo\n9001 stream tcp46 nowait.30 root internal echo\n"
+        b"9002 dgram udp6 wait root internal echo\n65536 stream tcp nowait root internal echo\n",
+        b"127.0.0.1:7079 stream tcp nowait nobody /usr/sbin/tcpd /bin/date -u\n"
+        b"127.0.0.1:7080 stream tcp nowait nobody /usr/sbin/tcpd in.telnetd\n"
+        b"127.0.0.1:7081 stream tcp nowait root /bin/false\n",
+        b"# c\n\nbad line\necho stream tcp nowait root internal\n\t \r\n"
+        b"rstatd/1-3 dgram rpc/udp wait root /x\necho stream tcp nowait root internal \\\n x\n",
+    ]
+    for i, t in enumerate(texts):
+        c.add("inetd_conf", case([], t, TCPWRAPD_CONF[i % len(TCPWRAPD_CONF)]))
+    for t in TCPWRAPD_CONF:
+        c.add("inetd_conf", case([], b"", t))
+    for lit in literals("crates/tcpwrapd/src/config.rs"):
+        if re.search(rb"per-source|tripwire-alert|workers", lit):
+            c.add("inetd_conf", case([], b"", lit))
+
+
+def nsca_seeds(c):
+    src = open(os.path.join(ROOT, "crates/tcpwrap-nsca/src/input.rs")).read()
+    sets = []
+    for m in re.finditer(r"parse_set\(\s*b" + STR + r",\s*(b'(\\t|.)'|0)\s*\)", src):
+        d = m.group(3)
+        d = b"" if d is None else rust_str(d)
+        sets.append((rust_str(m.group(1)), d))
+    init = bytes(range(128)) + (1700000000).to_bytes(4, "big")
+    cfgs = [b"", b"password=secret\nencryption_method=1\n"]
+    for lit in literals("crates/tcpwrap-nsca/src/config.rs"):
+        if b"=" in lit and b"'" not in lit and len(lit) < 200:
+            cfgs.append(lit)
+    cfgs += [b"password=secret\nencryption_method=%d\n" % n for n in range(27)]
+    cfgs += [b"password=correct horse battery staple\nencryption_method=3\nlegacy_2_7_mode=true\n"]
+    header = [("chunks", "7")]
+    for i, (s, d) in enumerate(sets):
+        h = header + ([("d", d)] if d != b"\t" else [])
+        c.add("nsca_input", case(h, s, cfgs[i % len(cfgs)], init), 12 << 10)
+    for i, cfg in enumerate(cfgs):
+        c.add("nsca_input", case(header, b"web01\tsshd\t2\tREFUSED sshd from 10.1.2.3\n", cfg,
+                                 init if i % 2 else b""), 12 << 10)
+    # The reference's examples (§3.3, §6) and the Icinga seed's
+    # submit_check_result line (echo -e "$1\t$2\t$3\t$4\n").
+    for inp, h in [
+            (b"web01\tsshd\t2\tREFUSED sshd from 10.1.2.3\n", []),
+            (b"web01\t1\thost down-ish\n", []),
+            (b"h1\ts1\t0\tone\nh2\ts2\t1\ttwo\n", []),
+            (b"h1\ts1\t0\tone\nh2\ts2\t1\ttwo\n", [("ds", "0x0a")]),
+            (b"h1\ts1\t0\tone\nh2\ts2\t1\ttwo\n", [("ds", "10")]),
+            (b"firestorm\tTCP Wrappers\t2\tDenied sshd-10.1.2.3\n\n", []),
+            (b"firestorm;TCP Wrappers;2;Denied in.telnetd-192.0.2.7\x17firestorm;x;1;y", [("d", "59")]),
+            (b"h1\ts\t0\tone\x17h2\ts\t1\ttwo\x17\x17tail", [("chunks", "3")]),
+            (b"semi;host\tsvc;x\t0\tout;put\x17a\nb\tc\rd\t2\tx\x7f", []),
+            (b"h" * 100 + b"\t" + b"s" * 200 + b"\t-1\t" + b"o" * 4200, [("legacy", "1")]),
+            (b"h" * 100 + b"\t" + b"s" * 200 + b"\t70000\t" + b"o" * 4200, []),
+            (b"h\ts\t0\t" + b"o" * (5120 - 6) + b"\x17next\ts\t1\tx", []),
+            (b"h\ts\t0\t" + b"o" * (5120 - 7) + b"\x17next\ts\t1\tx", []),
+            (b"o", [("repeat", "5120")]),
+            (b"o", [("repeat", "5121")]),
+            (b"h\ts\t0\tx\x17", [("repeat", "900")]),
+            (b"h\ts\t0\to \0xyz\t ", []),
+            (b"  h \t s \t 0x10 \t o\x0b", [("d", "0x09"), ("ds", "+23")]),
+    ]:
+        for cfg in (b"", b"password=secret\nencryption_method=14\n"):
+            c.add("nsca_input", case(header + h, inp, cfg, init), 12 << 10)
+    for d in [b";", b"59", b"0x3b", b"073", b"+59", b"59x", b"315", b"9", b"0", b"-1", b"300",
+              b"-0x3b", b"99999999999", b"ab", b" 59", b"", b"00", b"08", b"0x"]:
+        c.add("nsca_input", case(header + [("d", d)], b"a;b;0;c\x17d9e90f", b""))
+        c.add("nsca_input", case(header + [("ds", d)], b"a\tb\t0\tc;d\te\t1\tf", b""))
 
 
 def main():
@@ -311,6 +442,8 @@ def main():
     ]
     for s in capi:
         c.add("capi", s)
+    inetd_seeds(c)
+    nsca_seeds(c)
     c.write()
 
 

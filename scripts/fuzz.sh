@@ -5,32 +5,43 @@
 # target crashes, hangs, leaks or reports a difference; the input is left in
 # fuzz/artifacts/<target>/.
 #
-#   scripts/fuzz.sh [--seconds N] [--jobs J] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--jobs J] [--toolchain T] [--work DIR] [TARGET...]
 #
-#   --seconds N   time per target (default 60: the CI run)
-#   --jobs J      targets run at the same time (default 1)
-#   TARGET        table expand options ident cprims capi differential
-#                 (default: all)
+#   --seconds N     time per target (default 60)
+#   --jobs J        targets run at the same time (default 1)
+#   --toolchain T   the rustup toolchain to build with (`default`: the
+#                   default one; without the option: nightly when installed,
+#                   else the default one); one that is not a nightly is used
+#                   with RUSTC_BOOTSTRAP=1
+#   --work DIR      the working corpora and logs (default fuzz/work)
+#   TARGET          table expand options ident cprims capi differential
+#                   inetd_conf nsca_input (default: all)
 #
-# Long runs: scripts/fuzz.sh --seconds 3600 --jobs 2, or one target with
-# more workers, e.g. (cd fuzz && cargo +nightly fuzz run table \
-#   "$PWD/work/corpus/table" "$PWD/corpus/table" -- -fork=2 \
+# The CI runs every target for 20 s, two at a time (scripts/fuzz-ci.sh,
+# called by scripts/test.sh). Long runs: scripts/fuzz.sh --seconds 3600
+# --jobs 2, or one target with more workers, e.g. (cd fuzz && cargo +nightly
+# fuzz run table "$PWD/work/corpus/table" "$PWD/corpus/table" -- -fork=2 \
 #   -dict="$PWD/dict/tcpwrap.dict" -max_total_time=86400) inside
 # `unshare --net`. docs/security.md records the runs made so far.
 #
-# Needs: rustup's nightly toolchain (AddressSanitizer and the coverage
-# instrumentation are nightly-only), cargo-fuzz (`cargo install cargo-fuzz`),
-# a C compiler, Debian's libwrap0-dev (the differential target links
-# Debian's libwrap; the capi target compares with it), and `unshare` with
-# the right to create a network namespace (root, or user namespaces): every
-# target runs without network, and capi refuses to run with one.
+# Needs: a Rust toolchain with the AddressSanitizer runtime (nightly, or
+# stable with RUSTC_BOOTSTRAP=1: the sanitizer flags are unstable),
+# cargo-fuzz (`cargo install cargo-fuzz --version 0.13.2 --locked`), a C and
+# C++ compiler (libFuzzer is C++), Debian's libwrap0-dev (the differential
+# target links Debian's libwrap; the capi target compares with it), and
+# `unshare` with the right to create a network namespace (root, or user
+# namespaces): every target runs without network, and capi refuses to run
+# with one. A target's dictionary is dict/<target>.dict, or
+# dict/tcpwrap.dict when it has none.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fuzz="$root/fuzz"
-all=(table expand options ident cprims capi differential)
+all=(table expand options ident cprims capi differential inetd_conf nsca_input)
 
 seconds=60
 jobs=1
+toolchain=${FUZZ_TOOLCHAIN:-}
+work="$fuzz/work"
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,7 +49,11 @@ while [ $# -gt 0 ]; do
     --seconds=*) seconds=${1#*=}; shift ;;
     --jobs) jobs=$2; shift 2 ;;
     --jobs=*) jobs=${1#*=}; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    --toolchain) toolchain=$2; shift 2 ;;
+    --toolchain=*) toolchain=${1#*=}; shift ;;
+    --work) work=$2; shift 2 ;;
+    --work=*) work=${1#*=}; shift ;;
+    -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 1 ;;
     *) targets+=("$1"); shift ;;
     esac
@@ -51,8 +66,32 @@ for t in "${targets[@]}"; do
     esac
 done
 
-command -v cargo-fuzz >/dev/null || { echo "fuzz.sh: cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 1; }
-rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzz.sh: the nightly toolchain is missing: rustup toolchain install nightly" >&2; exit 1; }
+case "$seconds" in '' | *[!0-9]*) echo "fuzz.sh: --seconds takes a number" >&2; exit 1 ;; esac
+case "$jobs" in '' | *[!0-9]* | 0) echo "fuzz.sh: --jobs takes a number from 1" >&2; exit 1 ;; esac
+
+# The toolchain: `cargo +T`, or the default one. AddressSanitizer and the
+# coverage instrumentation are unstable flags: a stable or beta compiler
+# takes them with RUSTC_BOOTSTRAP=1.
+if [ "$toolchain" = default ]; then
+    toolchain=
+elif [ -z "$toolchain" ] && rustup run nightly rustc --version >/dev/null 2>&1; then
+    toolchain=nightly
+fi
+cargo=(cargo)
+rustc=(rustc)
+if [ -n "$toolchain" ]; then
+    rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
+        { echo "fuzz.sh: toolchain $toolchain is missing (rustup toolchain install $toolchain)" >&2; exit 1; }
+    cargo=(cargo "+$toolchain")
+    rustc=(rustup run "$toolchain" rustc)
+fi
+version=$("${rustc[@]}" --version)
+case "$version" in
+*-nightly*) ;;
+*) export RUSTC_BOOTSTRAP=1 ;;
+esac
+"${cargo[@]}" fuzz --version >/dev/null 2>&1 ||
+    { echo "fuzz.sh: cargo-fuzz is missing: cargo install cargo-fuzz --version 0.13.2 --locked" >&2; exit 1; }
 
 # A network namespace without routes: as root directly, else in a user
 # namespace.
@@ -66,25 +105,36 @@ else
 fi
 
 cd "$fuzz"
-echo "fuzz.sh: building ${targets[*]} (cargo +nightly fuzz build: AddressSanitizer, debug assertions)"
-for t in "${targets[@]}"; do
-    if ! out=$(cargo +nightly fuzz build "$t" 2>&1); then
+echo "fuzz.sh: building ${targets[*]} with $version${RUSTC_BOOTSTRAP:+ (RUSTC_BOOTSTRAP=1)} (cargo fuzz build: AddressSanitizer, debug assertions)"
+build=("${targets[@]}")
+if [ ${#targets[@]} -eq ${#all[@]} ]; then
+    # Every target: one cargo run, which builds them in parallel.
+    build=(--all)
+fi
+start=$SECONDS
+for t in "${build[@]}"; do
+    [ "$t" = --all ] && t=
+    # shellcheck disable=SC2086 # an empty $t builds every target
+    if ! out=$("${cargo[@]}" fuzz build $t 2>&1); then
         printf '%s\n' "$out" >&2
         exit 1
     fi
 done
+echo "fuzz.sh: built in $((SECONDS - start)) s"
 
-logs="$fuzz/work/logs"
+logs="$work/logs"
 mkdir -p "$logs"
 run_one() {
     local t=$1
-    local corpus="$fuzz/work/corpus/$t"
+    local corpus="$work/corpus/$t"
+    local dict="$fuzz/dict/$t.dict"
+    [ -f "$dict" ] || dict="$fuzz/dict/tcpwrap.dict"
     mkdir -p "$corpus" "$fuzz/artifacts/$t"
     # -timeout: an input that takes more than 10 s is a hang (bounded
     # waits are a guarantee); -rss_limit_mb: memory is bounded too.
-    "${isolate[@]}" cargo +nightly fuzz run "$t" "$corpus" "$fuzz/corpus/$t" -- \
+    "${isolate[@]}" "${cargo[@]}" fuzz run "$t" "$corpus" "$fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -dict="$fuzz/dict/tcpwrap.dict" -print_final_stats=1 \
+        -dict="$dict" -print_final_stats=1 \
         >"$logs/$t.log" 2>&1
 }
 
@@ -105,7 +155,12 @@ finish() {
     else
         status=1
         summary+=("$(printf '%-13s FAILED (exit %s), see %s and fuzz/artifacts/%s/' "$t" "$rc" "$logs/$t.log" "$t")")
-        grep -E 'panicked at|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|differ|assertion' "$logs/$t.log" | head -n 5 >&2 || true
+        {
+            grep -E -A 2 'panicked at|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|differ|assertion' "$logs/$t.log" | head -n 12
+            # The input, to reproduce it from a CI log.
+            grep -E '^(artifact_prefix=|Base64: )' "$logs/$t.log" | cut -c 1-4000
+            tail -n 5 "$logs/$t.log"
+        } >&2 || true
     fi
 }
 for t in "${targets[@]}"; do

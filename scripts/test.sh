@@ -2,14 +2,16 @@
 # Every test: formatting, lints, unit and integration tests, the golden
 # tests against Debian's tcpdmatch, the differential test against
 # Debian's libwrap, tcpd under real inetd/xinetd, the Icinga alert chain
-# through a real NSCA daemon and tcpwrapd against openbsd-inetd + tcpd, nrpe
-# and a flood. Installs the Debian packages the tests use.
+# through a real NSCA daemon, tcpwrapd against openbsd-inetd + tcpd, nrpe
+# and a flood, and a bounded run of every fuzz target (FUZZ_SECONDS each,
+# default 20). Installs the Debian packages the tests use (g++: libFuzzer)
+# and cargo-fuzz.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 need=()
-for p in tcpd libwrap0-dev gcc python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic nsca nsca-client; do
+for p in tcpd libwrap0-dev gcc g++ python3 util-linux socat openbsd-inetd iproute2 binutils nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic nsca nsca-client; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -59,3 +61,11 @@ tests/alerts/run.sh --tcpd "$target/debug/tcpd" --send-nsca "$target/debug/send_
 bash tests/tcpwrapd/setup.sh --quiet
 cargo build --quiet -p tcpwrapd
 tests/tcpwrapd/run.sh --tcpwrapd "$target/debug/tcpwrapd"
+
+# A bounded fuzz run: every cargo-fuzz target of fuzz/ for FUZZ_SECONDS
+# seconds (default 20), two at a time, from the seed corpora, built with
+# this toolchain (RUSTC_BOOTSTRAP=1 for AddressSanitizer); a crash, hang,
+# leak or difference fails, and nothing is skipped under CI=true. About 4 to
+# 5 minutes on 2 cores, cargo-fuzz's installation included
+# (scripts/fuzz-ci.sh, docs/security.md).
+bash scripts/fuzz-ci.sh

@@ -15,7 +15,8 @@
 //! suffix), `list1` (naming list0, a netgroup, KNOWN, a v6 address and a
 //! network), the directory `list2`, and the banner file `sshd`.
 //!
-//! Kept out (docs/divergences.md): `user`/`group` options in dry runs
+//! Kept out (docs/divergences.md): `alert` options (E9: not an option of
+//! Debian's); `user`/`group` options in dry runs
 //! (E1: Debian switches the identity of the checking process); the
 //! aclexec flag across requests (E2: every case starts afresh, and aclexec
 //! commands succeed); over-long expansions end Debian's process (E3): when
@@ -180,8 +181,8 @@ fn unknown_interface(text: &[u8]) -> bool {
 
 /// Whether Debian's library may run this case here (see the module
 /// comment): the patterns of every rule, and the directory of a
-/// `banners` option, stay inside the target's directory; a dry run has no
-/// `user` or `group` option. The logical lines and their fields are taken
+/// `banners` option, stay inside the target's directory; there is no
+/// `alert` option, and a dry run has no `user` or `group` option. The logical lines and their fields are taken
 /// apart as both libraries do (commands of `spawn`, `twist` and `aclexec`
 /// are never run, so they are not looked at).
 fn runnable(s: &Setup, c: &Case, tables: &[Vec<u8>; 2], dry: bool) -> bool {
@@ -215,6 +216,8 @@ fn runnable(s: &Setup, c: &Case, tables: &[Vec<u8>; 2], dry: bool) -> bool {
                         return false;
                     }
                     Some(OptKind::User | OptKind::Group) if dry => return false,
+                    // E9: `alert` is an option of tcpwrap only.
+                    Some(OptKind::Alert) => return false,
                     _ => {}
                 }
             }

@@ -223,11 +223,13 @@ pub enum Did {
     Banners(Vec<u8>),
     User(Vec<u8>, u32, u32, Option<(Vec<u8>, u32)>),
     Group(Vec<u8>, u32),
+    /// An `alert` (E9): its name and output.
+    Alert(Vec<u8>, Option<Vec<u8>>),
 }
 
 impl Did {
     /// Actions a dry run (tcpdmatch, tcpdchk) must never ask for: they run
-    /// commands, change the process or touch the connection.
+    /// commands, change the process, touch the connection or send alerts.
     pub fn forbidden_in_dry_run(&self) -> bool {
         !matches!(self, Did::Umask(_) | Did::Setenv(..) | Did::Banners(_))
     }
@@ -281,6 +283,10 @@ impl Executor for Recorder {
                 Outcome::Done,
             ),
             Action::Group { group, gid } => (Did::Group(group.to_vec(), gid), Outcome::Done),
+            Action::Alert { name, output } => (
+                Did::Alert(name.to_vec(), output.map(<[u8]>::to_vec)),
+                Outcome::Done,
+            ),
         };
         self.did.push(did);
         out

@@ -199,10 +199,18 @@ pub fn inet_cfg(
             }
         }
     };
+    scan(&name, &data, svc, r);
+    Ok(Config::Read(name))
+}
+
+/// The scan of `inet_cfg` over the contents `data` of the inetd.conf named
+/// `name`: each line that starts a daemon is checked (`inet_chk`) and its
+/// wrap status recorded in `svc`; warnings carry `name` and the line.
+pub fn scan(name: &[u8], data: &[u8], svc: &mut Services, r: &mut Reporter) {
     let saved = r.context.take();
-    let mut lines = LineReader::with_buffer(&data, 8192);
+    let mut lines = LineReader::with_buffer(data, 8192);
     while let Some(l) = lines.next() {
-        r.context = Some((name.clone(), lines.line()));
+        r.context = Some((name.to_vec(), lines.line()));
         let mut f = l
             .text
             .split(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
@@ -254,7 +262,6 @@ pub fn inet_cfg(
         inet_chk(protocol, path, arg0, arg1, svc, r);
     }
     r.context = saved;
-    Ok(Config::Read(name))
 }
 
 // ---------------------------------------------------------------------------

@@ -333,6 +333,13 @@ fn clean(mut r: CheckResult) -> CheckResult {
     r
 }
 
+/// The result `send_nsca` sends for one input set (`None`: the set is
+/// skipped): [`input::parse_set`] with the field `delimiter`, then the
+/// host and service names cleaned ([`sanitize_name`]).
+pub fn result_of(set: &[u8], delimiter: u8) -> Option<CheckResult> {
+    input::parse_set(set, delimiter).map(clean)
+}
+
 /// Everything the deadline covers, in Debian's order: resolve, connect,
 /// read the init packet, set up the cipher, then read standard input and
 /// send each set as soon as it is complete. Returns the packets sent.
@@ -387,8 +394,8 @@ fn send_set(
     o: &Options,
     sent: &mut usize,
 ) -> Result<(), Failure> {
-    if let Some(r) = input::parse_set(set, o.delimiter) {
-        session.send(&clean(r)).map_err(|e| match e {
+    if let Some(r) = result_of(set, o.delimiter) {
+        session.send(&r).map_err(|e| match e {
             ClientError::Timeout => Failure::Timeout,
             _ => Failure::Send,
         })?;

@@ -138,12 +138,16 @@ impl Settings {
                 .filter(|&n| n <= max)
                 .ok_or_else(|| format!("{key}: bad value \"{value}\" (a number up to {max})"))
         };
+        // Above 0 once converted: a value under a nanosecond would be a
+        // zero time-out, which a socket refuses (and an internal session
+        // would end at once).
         let secs = || -> Result<Duration, String> {
             value
                 .parse::<f64>()
                 .ok()
                 .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86400.0)
                 .map(Duration::from_secs_f64)
+                .filter(|d| !d.is_zero())
                 .ok_or_else(|| format!("{key}: bad value \"{value}\" (seconds)"))
         };
         match key {
@@ -277,20 +281,27 @@ fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The port of an entry's service field: a number from 1 to 65535 or a
+/// name of /etc/services. Port 0 is refused, as openbsd-inetd does
+/// (`0/tcp: unknown service`): binding it would listen on a port the
+/// kernel picks.
 fn port_of(e: &Entry) -> Result<u16, String> {
     if e.service.iter().all(u8::is_ascii_digit) {
         return std::str::from_utf8(&e.service)
             .ok()
             .and_then(|s| s.parse::<u16>().ok())
+            .filter(|&p| p != 0)
             .ok_or_else(|| format!("bad port number \"{}\"", show(&e.service)));
     }
-    sys::serve::service_port(&e.service, e.transport.name()).ok_or_else(|| {
-        format!(
-            "unknown service \"{}/{}\" (not in /etc/services)",
-            show(&e.service),
-            e.transport.name()
-        )
-    })
+    sys::serve::service_port(&e.service, e.transport.name())
+        .filter(|&p| p != 0)
+        .ok_or_else(|| {
+            format!(
+                "unknown service \"{}/{}\" (not in /etc/services)",
+                show(&e.service),
+                e.transport.name()
+            )
+        })
 }
 
 fn binds_of(e: &Entry, port: u16) -> Result<Vec<Bind>, String> {
@@ -638,6 +649,31 @@ mod tests {
         assert_eq!(c.services.len(), 2);
     }
 
+    /// Port 0 (in any spelling) is an error of its line, as in
+    /// openbsd-inetd, not a socket on a port the kernel picks (found by the
+    /// inetd_conf fuzz target).
+    #[test]
+    fn port_zero_is_refused() {
+        let (c, errs) = load_str(
+            "0 stream tcp nowait root internal echo\n\
+             127.0.0.1:000 stream tcp nowait root internal echo\n\
+             127.0.0.1:65536 dgram udp wait root internal echo\n\
+             127.0.0.1:00007 stream tcp nowait root internal echo\n",
+        );
+        assert_eq!(
+            errs.iter()
+                .map(|e| (e.line, e.message.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (1, "bad port number \"0\""),
+                (2, "bad port number \"000\""),
+                (3, "bad port number \"65536\""),
+            ]
+        );
+        assert_eq!(c.services.len(), 1);
+        assert_eq!(c.services[0].binds[0].addr.port(), 7);
+    }
+
     #[test]
     fn settings_file() {
         let mut s = Settings::default();
@@ -658,6 +694,21 @@ mod tests {
         assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3]);
         assert!(s.apply_file(b"t", b"refuse-linger 0\n").is_empty());
         assert!(s.refuse_linger.is_zero());
+    }
+
+    /// A time-out under a nanosecond is refused, not a zero `Duration`
+    /// (found by the inetd_conf fuzz target).
+    #[test]
+    fn sub_nanosecond_timeouts_are_refused() {
+        let mut s = Settings::default();
+        let errs = s.apply_file(
+            b"tcpwrapd.conf",
+            b"lookup-timeout 0.0000000001\ninternal-timeout 1e-300\nlookup-timeout 0.000000001\n",
+        );
+        assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(errs[0].message.contains("(seconds)"));
+        assert_eq!(s.lookup_timeout, Duration::from_nanos(1));
+        assert_eq!(s.internal_timeout, Duration::from_secs(60));
     }
 
     #[test]
