@@ -574,7 +574,10 @@ fn systemd_socket_activation_uses_the_passed_socket() {
         }
     }
     let _child = Kill(
-        Command::new("/bin/sh")
+        // bash, not sh: dash takes only one-digit descriptors in a
+        // redirection, and with other tests running in this process the
+        // listener's number is often above 9.
+        Command::new("/bin/bash")
             .arg("-c")
             .arg(format!(
                 "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\" 3<&{fd}"
