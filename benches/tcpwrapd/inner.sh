@@ -17,7 +17,7 @@ if ! mountpoint -q /etc ||
     exit 2
 fi
 data=$1 W=$2 tcpwrapd=$3 xinetd=$4 loadgen=$5 svc=$6 repeats=$7 seconds=$8 conc=$9
-flood_seconds=${10} control_seconds=${11} interval_ms=${12} flood_conc=${13}
+flood_seconds=${10} control_seconds=${11} interval_ms=${12} flood_conc=${13} floor=${14}
 
 ip link set lo up || exit 2
 # 123.123.123.4: the seed tables' ftpd client (hosts.allow line 5), also the
@@ -84,6 +84,10 @@ start() {
             fi
             /usr/sbin/inetd "${flags[@]}" "${rate[@]}" "$W/inetd.conf" >> "$W/server.out" 2>&1 &
             ;;
+        floor)
+            # The reference: accept and posix_spawn only (floor.c), no check.
+            "$floor" 127.0.0.1 "$port" "$prog" "$daemon" >> "$W/server.out" 2>&1 &
+            ;;
         xinetd)
             local defaults=""
             [ "$limits" = raised ] && defaults="    cps = 100000000 1
@@ -123,15 +127,15 @@ port=9300
 # ---------------------------------------------------------------- connections per second
 # Servers in a different order in each repeat, so that a change in the
 # machine's load does not always hit the same one.
-order=(tcpwrapd inetd-libwrap inetd-tcpd xinetd)
+order=(tcpwrapd inetd-libwrap inetd-tcpd xinetd floor)
 for ((r = 1; r <= repeats; r++)); do
     for tables in seed big; do
         daemon=ftpd
         [ "$tables" = big ] && daemon=sshd
         cp "$data/$tables/hosts.allow" /etc/hosts.allow
         cp "$data/$tables/hosts.deny" /etc/hosts.deny
-        for i in 0 1 2 3; do
-            kind=${order[$(((i + r - 1) % 4))]}
+        for i in 0 1 2 3 4; do
+            kind=${order[$(((i + r - 1) % 5))]}
             port=$((port + 1))
             start "$kind" raised "$port" "$daemon"
             if ! "$loadgen" wait 127.0.0.1 "$port" 'ok\n' 123.123.123.4; then

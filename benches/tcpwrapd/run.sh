@@ -69,6 +69,7 @@ fi
 python3 benches/data/gen.py "$DATA" >/dev/null
 cc -O2 -Wall -Wextra -pthread -o "$work/loadgen" benches/tcpwrapd/loadgen.c
 cc -O2 -Wall -Wextra -o "$work/svc" benches/tcpwrapd/svc.c
+cc -O2 -Wall -Wextra -o "$work/floor" benches/tcpwrapd/floor.c
 
 # xinetd: the tcpd harness's cache if present, else Debian's package unpacked here.
 xinetd=/var/cache/tcpwrap-tcpd-harness/xinetd/usr/sbin/xinetd
@@ -100,7 +101,8 @@ start=$(date +%s)
 rm -rf "$work/ns" && mkdir -p "$work/ns"
 tests/golden/ns-run -- bash benches/tcpwrapd/inner.sh \
     "$DATA" "$work/ns" "$tcpwrapd_bin" "$xinetd" "$work/loadgen" "$work/svc" \
-    "$REPEATS" "$SECONDS_PER" "$CONC" "$FLOOD_SECONDS" "$CONTROL_SECONDS" "$INTERVAL_MS" "$FLOOD_CONC" |
+    "$REPEATS" "$SECONDS_PER" "$CONC" "$FLOOD_SECONDS" "$CONTROL_SECONDS" "$INTERVAL_MS" "$FLOOD_CONC" \
+    "$work/floor" |
     tee "$work/raw.txt"
 stat1=$(head -1 /proc/stat)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -118,7 +120,8 @@ busy = 100 * (1 - (d[3] + d[4]) / max(1, sum(d)))
 tck = os.sysconf("SC_CLK_TCK")
 SERVERS = ["tcpwrapd", "inetd-libwrap", "inetd-tcpd", "xinetd"]
 LABEL = {"tcpwrapd": "tcpwrapd", "inetd-libwrap": "openbsd-inetd -l (libwrap)",
-         "inetd-tcpd": "openbsd-inetd + tcpd", "xinetd": "xinetd (libwrap)"}
+         "inetd-tcpd": "openbsd-inetd + tcpd", "xinetd": "xinetd (libwrap)",
+         "floor": "floor: spawn only, no check"}
 
 def kv(fields):
     return {k: int(v) for k, v in (f.split("=") for f in fields)}
@@ -159,14 +162,17 @@ for tables in ("seed", "big"):
     print(f"  {tables} tables" + (" (client 123.123.123.4, daemon ftpd, hosts.allow:5)" if tables == "seed"
                                   else " (100,000-line hosts.deny; client 123.123.123.4, daemon sshd, granted)"))
     print(f"  {'server':<28} {'conn/s':>9} {'cpu us/conn':>12} {'rec/conn':>9} {'p50 us':>8} {'RSS kB':>8}   runs (conn/s)")
-    med = {}
-    for s in SERVERS:
+    med, cpus = {}, {}
+    for s in SERVERS + ["floor"]:
         runs = cps.get((tables, s))
         if not runs:
             continue
         m = statistics.median(r["conns_per_s"] for r in runs)
-        med[s] = m
         cpu_us = statistics.median(r["cpu_ticks"] * 1e6 / tck / max(1, r["connections"]) for r in runs)
+        if s == "floor":
+            floor = (m, cpu_us)
+        else:
+            med[s], cpus[s] = m, cpu_us
         rec = statistics.median(r["records"] / max(1, r["connections"]) for r in runs)
         p50 = statistics.median(r["p50_us"] for r in runs)
         rss = max(r["rss_kb"] for r in runs)
@@ -179,6 +185,12 @@ for tables in ("seed", "big"):
         met = "yes" if ratio >= 2 else "NO"
         goals.append(met)
         print(f"  tcpwrapd / best other ({LABEL[best]}): {ratio:.2f}x   goal >= 2x: {met}")
+        if (tables, "floor") in cps:
+            f_m, f_cpu = floor
+            print(f"  bound: best other / floor = {others[best] / f_m:.2f}x in conn/s, "
+                  f"{cpus[best] / f_cpu:.2f}x in CPU per connection (what a server that checked")
+            print(f"         for free could reach); tcpwrapd / floor = {med['tcpwrapd'] / f_m:.2f}x in conn/s, "
+                  f"CPU per connection {cpus['tcpwrapd'] - f_cpu:+,.0f} us over the floor")
 print()
 print(f"(2) one source floods (123.123.123.2), 20 other sources each connect every {int(interval) / 1000:g} s;")
 print("    each server with its default limits; share of the others' connections served")

@@ -51,7 +51,7 @@ pub fn explain(tables: [&[u8]; 2], req: &Request, env: Env<'_>, verdict: &Verdic
     let mut steps = Vec::new();
     let mut decided = false;
     for path in tables {
-        let data = match std::fs::read(std::path::Path::new(OsStr::from_bytes(path))) {
+        let data = match tcpwrap::cache::read_file(std::path::Path::new(OsStr::from_bytes(path))) {
             Ok(d) => d,
             Err(_) => continue,
         };

@@ -178,16 +178,18 @@ pub fn inet_cfg(
     r: &mut Reporter,
 ) -> Result<Config, (Vec<u8>, std::io::Error)> {
     let (name, data) = match conf {
-        Some(c) => match std::fs::read(Path::new(OsStr::from_bytes(c))) {
+        Some(c) => match tcpwrap::cache::read_file(Path::new(OsStr::from_bytes(c))) {
             Ok(d) => (c.to_vec(), d),
             // fopen() of a directory works; reading it gives nothing.
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => (c.to_vec(), Vec::new()),
             Err(e) => return Err((c.to_vec(), e)),
         },
         None => {
-            let found = INET_FILES
-                .iter()
-                .find_map(|f| std::fs::read(f).ok().map(|d| (f.as_bytes().to_vec(), d)));
+            let found = INET_FILES.iter().find_map(|f| {
+                tcpwrap::cache::read_file(Path::new(f))
+                    .ok()
+                    .map(|d| (f.as_bytes().to_vec(), d))
+            });
             match found {
                 Some((n, d)) => {
                     let _ = check_path(&n, r);

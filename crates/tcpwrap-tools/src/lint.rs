@@ -295,11 +295,10 @@ impl LintEnv for SystemLintEnv {
     fn pattern_file(&self, path: &[u8]) -> FileState {
         use std::os::unix::ffi::OsStrExt;
         let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-        match std::fs::File::open(p) {
-            Ok(f) => match f.metadata() {
-                Ok(m) if m.is_dir() => FileState::Directory,
-                _ => FileState::Exists,
-            },
+        // Read as the engine reads it: without blocking, FIFOs refused.
+        match tcpwrap::cache::read_file(p) {
+            Ok(_) => FileState::Exists,
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => FileState::Directory,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Missing,
             Err(e) => FileState::Unreadable(tcpwrap::sys::strerror(&e)),
         }

@@ -277,7 +277,7 @@ impl Chk<'_> {
     /// file's own position. True when at least one line was read.
     fn check_file(&mut self, path: &[u8], depth: usize) -> bool {
         let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-        let data = match std::fs::read(p) {
+        let data = match tcpwrap::cache::read_file(p) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => return false,
@@ -397,7 +397,7 @@ impl Chk<'_> {
 
     fn check_table(&mut self, table: &[u8], granted: bool, req: &mut Request) -> bool {
         let p = std::path::Path::new(std::ffi::OsStr::from_bytes(table));
-        let data = match std::fs::read(p) {
+        let data = match tcpwrap::cache::read_file(p) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => return true,
@@ -649,7 +649,7 @@ fn run_lint(allow: &[u8], deny: &[u8], implicit_allow: bool, json: bool) -> i32 
         (allow, tcpwrap_core::Which::Allow),
         (deny, tcpwrap_core::Which::Deny),
     ] {
-        match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(path))) {
+        match tcpwrap::cache::read_file(std::path::Path::new(std::ffi::OsStr::from_bytes(path))) {
             Ok(d) => data.push((d, which)),
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound

@@ -241,9 +241,21 @@ fn json_report(
 
 /// Force the name look-up of an endpoint whose socket address was just set,
 /// as Debian's tcpdmatch does, and warn when it gave no name.
+///
+/// Debian's tcpdmatch then uses (prints and matches) the name through the
+/// shell-safety filter of `%` expansion: `x;y.example` from the resolver is
+/// `x_y.example` in its report and for the patterns (measured with
+/// 7.6.q-32; crates/tcpwrap-tools/tests/hostile_names.rs).
 fn force_name(t: &mut Tool<'_>, req: &mut Request, side: Side) {
     let mut ctx = Ctx::new(t.env);
-    let unknown = eq_ci(req.name(side, &mut ctx), b"unknown");
+    let mut name = req.name(side, &mut ctx).to_vec();
+    let unknown = eq_ci(&name, b"unknown");
+    if tcpwrap_core::expand::sanitize(&mut name) {
+        match side {
+            Side::Client => req.set_client_name(&name),
+            Side::Server => req.set_server_name(&name),
+        }
+    }
     let addr = req.addr(side, &mut ctx).to_vec();
     t.r.diagnostics(&ctx.diagnostics);
     if unknown {

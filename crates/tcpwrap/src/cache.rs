@@ -1,19 +1,31 @@
 //! Compiled tables and pattern files cached by file identity (device, inode,
 //! size, mtime, ctime). The identity is taken from the descriptor the data is
 //! read from, so a file replaced between the check and the read is never
-//! paired with stale contents. Files that are not regular files (FIFOs,
-//! devices) are read every time and never cached.
+//! paired with stale contents. Devices are read every time and never
+//! cached; FIFOs and sockets are not read at all ([`FIFO_NOT_READ`]).
 //!
 //! A cached value is confirmed before each use either by change notification
 //! ([`Revalidate::Notify`], the default: see [`crate::watch`]) or by a
 //! `stat()` of the path ([`Revalidate::Stat`]).
+//!
+//! The identity alone does not prove that the contents are unchanged: the
+//! kernel stamps files with a clock that advances in ticks of 1 to 10 ms
+//! (ext4, xfs, btrfs and tmpfs before Linux 6.13, ramfs and others still),
+//! so a file rewritten in place with the same size within one tick keeps
+//! its identity; and a `write()` stamps the file before it copies the data,
+//! so a read that overlaps it can see a mixture under the final identity.
+//! Hence a notification that the file changed always means a new read, and
+//! a value read from a file changed less than [`RACY`] before the read began
+//! is never confirmed by its identity (the next use reads the file again,
+//! until a read starts long enough after the last change): the "racily
+//! clean" rule of git's index.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -47,6 +59,14 @@ impl FileId {
     }
 }
 
+/// Why a FIFO (or socket) given as a table or pattern file is not read: a
+/// FIFO without a writer would hang the check (Debian's `fopen` blocks until
+/// a writer appears), one with a writer can be read only once and may be
+/// read half-written. The table then counts as unreadable (fail closed:
+/// hosts.deny denies), a pattern file does not match, with this text in the
+/// warning.
+pub const FIFO_NOT_READ: &str = "Is a FIFO (not read: reading could block)";
+
 /// What opening a file gave.
 enum Opened {
     Missing,
@@ -55,19 +75,27 @@ enum Opened {
     File(File, Metadata),
 }
 
-fn open(path: &[u8]) -> Opened {
-    let p = Path::new(OsStr::from_bytes(path));
-    // O_NONBLOCK: a FIFO without a writer must not hang the caller.
-    match std::fs::OpenOptions::new()
+/// Open for reading without blocking; the metadata of the descriptor.
+/// FIFOs and sockets are refused ([`FIFO_NOT_READ`]).
+fn open_nonblocking(path: &Path) -> io::Result<(File, Metadata)> {
+    // O_NONBLOCK: opening a FIFO without a writer must not hang the caller
+    // (it is then refused below, from the descriptor's own metadata).
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(p)
-    {
-        Ok(f) => match f.metadata() {
-            Ok(m) if m.is_dir() => Opened::Directory,
-            Ok(m) => Opened::File(f, m),
-            Err(e) => Opened::Error(strerror(&e)),
-        },
+        .open(path)?;
+    let m = f.metadata()?;
+    let t = m.file_type();
+    if t.is_fifo() || t.is_socket() {
+        return Err(io::Error::other(FIFO_NOT_READ));
+    }
+    Ok((f, m))
+}
+
+fn open(path: &[u8]) -> Opened {
+    match open_nonblocking(Path::new(OsStr::from_bytes(path))) {
+        Ok((_, m)) if m.is_dir() => Opened::Directory,
+        Ok((f, m)) => Opened::File(f, m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Opened::Missing,
         Err(e) => Opened::Error(strerror(&e)),
     }
@@ -75,20 +103,36 @@ fn open(path: &[u8]) -> Opened {
 
 /// Read the whole file. `size` (from `fstat`) only sizes the buffer: the
 /// file is read to its end however long it is by then (up to `MAX_FILE`),
-/// without growing and copying the buffer when the size was right.
+/// without growing and copying the buffer when the size was right. A
+/// device that has no data at once (`EAGAIN`) is an error, never a table
+/// cut short.
 fn read_all(mut f: File, size: u64) -> Result<Vec<u8>, String> {
+    read_to_end(&mut f, size).map_err(|e| strerror(&e))
+}
+
+fn read_to_end(f: &mut File, size: u64) -> io::Result<Vec<u8>> {
     // One byte more than the size, so that the read that finds the end of
     // the file needs no room of its own.
     let mut data = Vec::with_capacity(size.min(MAX_FILE) as usize + 1);
-    match (&mut f).take(MAX_FILE + 1).read_to_end(&mut data) {
-        Ok(_) if data.len() as u64 > MAX_FILE => {
-            Err(strerror(&io::Error::from_raw_os_error(libc::EFBIG)))
-        }
+    match f.take(MAX_FILE + 1).read_to_end(&mut data) {
+        Ok(_) if data.len() as u64 > MAX_FILE => Err(io::Error::from_raw_os_error(libc::EFBIG)),
         Ok(_) => Ok(data),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(data),
         Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
-        Err(e) => Err(strerror(&e)),
+        Err(e) => Err(e),
     }
+}
+
+/// `std::fs::read` for tables, pattern lists and other configuration read
+/// by the tools: the same errors (`NotFound`; `EISDIR` for a directory),
+/// but opened without blocking, FIFOs and sockets refused
+/// ([`FIFO_NOT_READ`]), at most [`MAX_FILE`] bytes (`EFBIG` beyond), and a
+/// device without data at once an error (`EAGAIN`).
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let (mut f, m) = open_nonblocking(path)?;
+    if m.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    read_to_end(&mut f, m.len())
 }
 
 /// How a cached value is confirmed to be current before it is used.
@@ -107,6 +151,27 @@ pub enum Revalidate {
 
 /// Stamp value meaning "not confirmed by notification".
 const UNCONFIRMED: u64 = u64::MAX;
+
+/// A file whose last change (ctime or mtime) is less than this before a
+/// read began may have been changed again within the same clock tick, or
+/// may still have been being written: such a value is not confirmed by the
+/// file's identity (see the module documentation). Covers the file clock's
+/// tick (at most 10 ms) and a writer preempted between stamping the file
+/// and copying the data.
+pub const RACY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Nanoseconds since the epoch (negative before it).
+fn nanos(secs: i64, nsec: i64) -> i128 {
+    i128::from(secs) * 1_000_000_000 + i128::from(nsec)
+}
+
+/// The real-time clock, in nanoseconds since the epoch.
+fn now_nanos() -> i128 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
 
 /// Values derived from files, each kept with the identity of the file it
 /// came from.
@@ -137,6 +202,9 @@ pub struct CacheCounters {
 struct Cached<T> {
     id: FileId,
     value: T,
+    /// The file changed less than [`RACY`] before it was read: the identity
+    /// does not confirm the value.
+    racy: bool,
     /// The notification stamp observed before the identity was last
     /// confirmed (by `open` + `fstat` or by `stat`).
     confirmed: AtomicU64,
@@ -153,8 +221,22 @@ impl<T> Default for ByIdentity<T> {
 }
 
 /// A cache miss, with the stamp observed before it (to store with the value
-/// the caller derives next).
-struct Miss(u64);
+/// the caller derives next) and the time before the file was opened.
+struct Miss {
+    stamp: u64,
+    at: i128,
+}
+
+impl Miss {
+    /// Taken before the file is opened: a change after this instant is
+    /// stamped no earlier than the clock tick it falls in.
+    fn now(stamp: u64) -> Miss {
+        Miss {
+            stamp,
+            at: now_nanos(),
+        }
+    }
+}
 
 impl<T: Clone> ByIdentity<T> {
     fn with(revalidate: Revalidate) -> Self {
@@ -166,44 +248,48 @@ impl<T: Clone> ByIdentity<T> {
     }
 
     /// The cached value when it is known to be current: by an unchanged
-    /// notification stamp (no system call but the queue read), else by
-    /// `stat(path)` showing the same identity (the file is not opened).
+    /// notification stamp (no system call but the queue read), else, when
+    /// changes cannot be observed, by `stat(path)` showing the same
+    /// identity (the file is not opened) and the value not being racy.
     fn fresh(&self, path: &[u8]) -> Result<T, Miss> {
         let stamp = match self.revalidate {
             Revalidate::Notify => crate::watch::observe(path).unwrap_or(UNCONFIRMED),
             Revalidate::Stat => UNCONFIRMED,
         };
         if stamp != UNCONFIRMED {
-            if let Some(v) = self.map.read().ok().and_then(|map| {
+            // Observed: the value is current exactly when no notification
+            // came since it was read. One did: the file is read again, even
+            // if its identity looks the same.
+            return match self.map.read().ok().and_then(|map| {
                 map.get(path)
                     .filter(|c| c.confirmed.load(Ordering::Acquire) == stamp)
                     .map(|c| c.value.clone())
             }) {
-                return Ok(v);
-            }
+                Some(v) => Ok(v),
+                None => Err(Miss::now(stamp)),
+            };
         }
         self.counters.stats.fetch_add(1, Ordering::Relaxed);
         let Ok(m) = std::fs::metadata(Path::new(OsStr::from_bytes(path))) else {
-            return Err(Miss(stamp));
+            return Err(Miss::now(stamp));
         };
         if !m.file_type().is_file() {
-            return Err(Miss(stamp));
+            return Err(Miss::now(stamp));
         }
         let id = FileId::of(&m);
-        let map = self.map.read().map_err(|_| Miss(stamp))?;
-        match map.get(path).filter(|c| c.id == id) {
-            Some(c) => {
-                c.confirmed.store(stamp, Ordering::Release);
-                Ok(c.value.clone())
-            }
-            None => Err(Miss(stamp)),
+        let Ok(map) = self.map.read() else {
+            return Err(Miss::now(stamp));
+        };
+        match map.get(path).filter(|c| c.id == id && !c.racy) {
+            Some(c) => Ok(c.value.clone()),
+            None => Err(Miss::now(stamp)),
         }
     }
 
-    /// The value for an opened file: from the cache when the identity is
-    /// unchanged, else read from the same descriptor and derived anew
-    /// (`make` also gets the value of the file's previous identity, if
-    /// there is one).
+    /// The value for an opened file: from the cache when changes cannot be
+    /// observed, the identity is unchanged and the value is not racy; else
+    /// read from the same descriptor and derived anew (`make` also gets
+    /// the previous value of the path, if there is one).
     fn get(
         &self,
         path: &[u8],
@@ -215,15 +301,16 @@ impl<T: Clone> ByIdentity<T> {
         let regular = m.file_type().is_file();
         let id = FileId::of(m);
         let mut stale = None;
-        if regular {
+        if regular && miss.stamp == UNCONFIRMED {
             if let Some(c) = self.map.read().ok().as_ref().and_then(|map| {
-                map.get(path).filter(|c| c.id == id).map(|c| {
-                    c.confirmed.store(miss.0, Ordering::Release);
-                    c.value.clone()
-                })
+                map.get(path)
+                    .filter(|c| c.id == id && !c.racy)
+                    .map(|c| c.value.clone())
             }) {
                 return Ok(c);
             }
+        }
+        if regular {
             // A stale value is never returned again: it is taken out before
             // its replacement is made, so that `make` can reuse it, or its
             // memory is freed first and reused (with both alive, a large
@@ -239,13 +326,16 @@ impl<T: Clone> ByIdentity<T> {
         let data = read_all(f, if regular { m.len() } else { 0 })?;
         let value = make(data, stale);
         if regular {
+            let changed = nanos(m.ctime(), m.ctime_nsec()).max(nanos(m.mtime(), m.mtime_nsec()));
+            let racy = changed > miss.at - RACY.as_nanos() as i128;
             if let Ok(mut map) = self.map.write() {
                 map.insert(
                     path.to_vec(),
                     Cached {
                         id,
                         value: value.clone(),
-                        confirmed: AtomicU64::new(miss.0),
+                        racy,
+                        confirmed: AtomicU64::new(miss.stamp),
                     },
                 );
             }

@@ -154,14 +154,22 @@ impl Executor for SystemExecutor {
                 let mut path = dir.to_vec();
                 path.push(b'/');
                 path.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(&path))) {
-                    Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
-                        Ok(bytes) => {
-                            let _ = sys::write_fd(req.fd, &bytes);
-                            Outcome::Done
+                // Read without blocking (a FIFO is not read) and bounded.
+                match crate::cache::read_file(std::path::Path::new(std::ffi::OsStr::from_bytes(
+                    &path,
+                ))) {
+                    Ok(content) => {
+                        // One write per line as it is expanded, errors
+                        // ignored, as Debian's tcpd (see render_each).
+                        let fd = req.fd;
+                        let mut write = |w: &[u8]| {
+                            let _ = sys::write_once(fd, w);
+                        };
+                        match tcpwrap_core::banner::render_each(&content, req, ctx, &mut write) {
+                            Ok(()) => Outcome::Done,
+                            Err(_) => Outcome::Exit,
                         }
-                        Err(_) => Outcome::Exit,
-                    },
+                    }
                     Err(_) => {
                         if let Err(e) = std::fs::metadata(std::ffi::OsStr::from_bytes(dir)) {
                             ctx.warn(msg(&[dir, b": ", strerror(&e).as_bytes()]));

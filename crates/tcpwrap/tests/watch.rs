@@ -59,7 +59,11 @@ fn warm_checks_make_no_stat_calls() {
         "no stat() and no read while nothing changes"
     );
 
-    // The stat() mode confirms every table on every use.
+    // The stat() mode confirms every table on every use, by its identity
+    // once it was read at least tcpwrap::cache::RACY after its last change
+    // (before that, a change within the same clock tick would keep the
+    // identity: such a table is read again).
+    std::thread::sleep(tcpwrap::cache::RACY + std::time::Duration::from_millis(100));
     let s = Checker::new(b(&a), b(&n)).revalidate(Revalidate::Stat);
     assert!(!granted(&s, "10.9.9.9"));
     let (stats, reads) = work(&s);
@@ -67,6 +71,16 @@ fn warm_checks_make_no_stat_calls() {
         assert!(!granted(&s, "10.9.9.9"));
     }
     assert_eq!(work(&s), (stats + 20, reads));
+    std::fs::write(&n, "ALL: 10.9.9.9\n").unwrap();
+    let (_, reads) = work(&s);
+    for _ in 0..10 {
+        assert!(!granted(&s, "10.9.9.9"));
+    }
+    assert_eq!(
+        work(&s).1,
+        reads + 10,
+        "a table changed just now is read on every use"
+    );
 }
 
 #[test]

@@ -201,7 +201,9 @@ impl Executor for Recorder {
                 let mut path = dir.to_vec();
                 path.push(b'/');
                 path.extend_from_slice(req.daemon());
-                match std::fs::read(std::path::Path::new(OsStr::from_bytes(&path))) {
+                // Read without blocking (a FIFO is not read: it would hold a
+                // check worker forever) and bounded.
+                match tcpwrap::cache::read_file(std::path::Path::new(OsStr::from_bytes(&path))) {
                     Ok(content) => match tcpwrap_core::banner::render(&content, req, ctx) {
                         Ok(bytes) => self.steps.push((ChildStep::Write(bytes), Vec::new())),
                         Err(_) => return Outcome::Exit,

@@ -66,6 +66,9 @@ pub struct Settings {
     pub backlog: i32,
     /// `spawn` commands running at once, at most.
     pub max_spawn: usize,
+    /// How long a connection refused by the tables is held at most
+    /// (`refuse-linger`; zero: closed outright). See `daemon::Held`.
+    pub refuse_linger: Duration,
     /// The alert every tripwire connection raises (`tripwire-alert`;
     /// `None`: none).
     pub tripwire_alert: Option<Arc<TripwireAlert>>,
@@ -86,6 +89,7 @@ impl Default for Settings {
             internal_timeout: Duration::from_secs(60),
             backlog: 128,
             max_spawn: 64,
+            refuse_linger: Duration::from_secs(2),
             tripwire_alert: None,
         }
     }
@@ -159,6 +163,14 @@ impl Settings {
             "queue" => self.queue = num(1 << 20)?.max(1) as usize,
             "backlog" => self.backlog = num(65535)?.max(1) as i32,
             "max-spawn" => self.max_spawn = num(1 << 16)? as usize,
+            "refuse-linger" => {
+                self.refuse_linger = match value.parse::<f64>() {
+                    Ok(s) if s.is_finite() && (0.0..=10.0).contains(&s) => {
+                        Duration::from_secs_f64(s)
+                    }
+                    _ => return Err(format!("{key}: bad value \"{value}\" (0 to 10 seconds)")),
+                }
+            }
             "tripwire-alert" => self.set_tripwire_alert(value, None)?,
             _ => return Err(format!("unknown setting \"{key}\"")),
         }
@@ -673,6 +685,15 @@ mod tests {
         assert_eq!(s.per_source_rate, 10);
         assert_eq!(s.lookup_timeout, Duration::from_millis(500));
         assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![5, 6]);
+        assert_eq!(s.refuse_linger, Duration::from_secs(2));
+        let errs = s.apply_file(
+            b"tcpwrapd.conf",
+            b"refuse-linger 0.5\nrefuse-linger 11\nrefuse-linger -1\n",
+        );
+        assert_eq!(s.refuse_linger, Duration::from_millis(500));
+        assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3]);
+        assert!(s.apply_file(b"t", b"refuse-linger 0\n").is_empty());
+        assert!(s.refuse_linger.is_zero());
     }
 
     /// A time-out under a nanosecond is refused, not a zero `Duration`

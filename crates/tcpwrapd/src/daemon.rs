@@ -5,10 +5,10 @@
 //! are read and answered without blocking, and children are started from
 //! plans prepared in advance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{ErrorKind, Read};
 use std::mem::MaybeUninit;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixStream;
@@ -138,6 +138,9 @@ struct Child {
     path: Vec<u8>,
     wait_bind: Option<Bind>,
     failed: bool,
+    /// A child started with CLONE_VM that could not exec: logged when it is
+    /// reaped, after the records of the connection it was started for.
+    start_failure: Option<ChildFailure>,
 }
 
 /// Counters of one service, for the status dump.
@@ -178,6 +181,9 @@ pub struct Daemon {
     datagrams: usize,
     stop: Option<i32>,
     last_collect: Instant,
+    /// Refused connections held open until the client speaks, closes, or
+    /// `refuse_linger` passes (deadline order).
+    lingering: VecDeque<Held>,
     notify: Option<Vec<u8>>,
     pub started_ok: bool,
 }
@@ -193,6 +199,81 @@ pub const SIGNALS: [i32; 6] = [
 ];
 
 const SELF: &[u8] = b"tcpwrapd";
+
+/// Refused connections held open at once, at most (see `Daemon::linger`).
+pub const MAX_LINGERING: usize = 256;
+
+/// How long a held, refused connection waits for the client's first bytes
+/// before the client is sent the end of the connection.
+const SPEAK_WINDOW: Duration = Duration::from_millis(200);
+
+/// A connection the tables refused, held briefly so that a client that
+/// speaks first (TLS, NRPE) never writes into a closed socket. Closed at
+/// once, such a client may write after the end of the connection reached
+/// it; the kernel answers with a reset, and its next write raises SIGPIPE:
+/// Debian's check_nrpe dies of it with no output, which a monitoring system
+/// reports as an out-of-range status rather than a refused check. tcpd
+/// avoids it by pausing 5 seconds before it exits; here only the socket
+/// waits:
+///
+/// 1. Until the client's first bytes arrive (at most [`SPEAK_WINDOW`]):
+///    then the connection is closed with the bytes unread, so the client
+///    reads a reset, as it does when tcpd exits (check_nrpe: `Connection
+///    reset by peer`).
+/// 2. A client still silent then is sent the end of the connection (it
+///    reads EOF); whatever it still sends is read and discarded until it
+///    closes its side or `refuse_linger` has passed since the refusal.
+struct Held {
+    sock: TcpStream,
+    speak_until: Instant,
+    close_at: Instant,
+    draining: bool,
+}
+
+impl Held {
+    /// Move on with the time; false when the connection is to be closed.
+    fn tick(&mut self, now: Instant) -> bool {
+        if now >= self.close_at {
+            return false;
+        }
+        if !self.draining && now >= self.speak_until {
+            self.draining = true;
+            if self.sock.shutdown(std::net::Shutdown::Write).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn next_deadline(&self) -> Instant {
+        if self.draining {
+            self.close_at
+        } else {
+            self.speak_until.min(self.close_at)
+        }
+    }
+
+    /// The client sent something or closed: false when the connection is
+    /// to be closed now (waiting, the client spoke or closed; draining, it
+    /// closed or the socket failed), true to keep holding it.
+    fn readable(&mut self) -> bool {
+        if !self.draining {
+            let mut b = [0u8; 1];
+            return matches!(self.sock.peek(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock);
+        }
+        let mut buf = [0u8; 4096];
+        for _ in 0..4 {
+            match (&self.sock).read(&mut buf) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
 
 fn env_snapshot() -> Vec<Vec<u8>> {
     std::env::vars_os()
@@ -338,6 +419,7 @@ impl Daemon {
             datagrams: 0,
             stop: None,
             last_collect: Instant::now(),
+            lingering: VecDeque::new(),
             notify,
             started_ok: false,
         })
@@ -683,6 +765,7 @@ impl Daemon {
                 Wake,
                 Listener(Bind),
                 Report(i32),
+                Linger(usize),
             }
             let mut fds = vec![self.signals.as_raw_fd(), self.wake_rd.as_raw_fd()];
             let mut slots = vec![Slot::Signals, Slot::Wake];
@@ -707,6 +790,16 @@ impl Daemon {
                     slots.push(Slot::Report(*pid));
                 }
             }
+            // Held refused connections: a silent client's time to speak
+            // is up (it now reads the end), or the time to hold it is up
+            // (closed, by dropping).
+            self.lingering.retain_mut(|h| h.tick(now));
+            for (i, h) in self.lingering.iter().enumerate() {
+                timeout = timeout.min(h.next_deadline() - now);
+                fds.push(h.sock.as_raw_fd());
+                slots.push(Slot::Linger(i));
+            }
+            let mut spoke = Vec::new();
             let ready = match serve::poll_readable(&fds, Some(timeout)) {
                 Ok(r) => r,
                 Err(e) => {
@@ -724,9 +817,17 @@ impl Daemon {
                     Slot::Wake => self.on_wake(),
                     Slot::Listener(b) => self.on_listener(b),
                     Slot::Report(pid) => self.on_report(pid),
+                    Slot::Linger(i) => spoke.push(i),
                 }
                 if self.stop.is_some() {
                     break;
+                }
+            }
+            // A held client sent bytes or closed its side. Entries added
+            // meanwhile went to the back: the indexes still hold.
+            for i in spoke.into_iter().rev() {
+                if !self.lingering[i].readable() {
+                    self.lingering.remove(i);
                 }
             }
             let now = Instant::now();
@@ -1231,11 +1332,12 @@ impl Daemon {
                         ticket,
                         client,
                         started: Instant::now(),
-                        report: Some(s.report),
+                        report: s.report,
                         step_names,
                         path: plan.path.clone(),
                         wait_bind,
                         failed: false,
+                        start_failure: s.failure,
                     },
                 );
                 if kind == ChildKind::Spawn {
@@ -1368,6 +1470,9 @@ impl Daemon {
         } else if !granted {
             if let Some(Conn::Stream(s)) = &conn {
                 write_banners(s, &c.rec.steps);
+            }
+            if let Some(Conn::Stream(s)) = conn.take() {
+                self.linger(s);
             }
             let mut m = [&b"refused connect from "[..], &client_part].concat();
             m.extend_from_slice(&rule_suffix(rule.as_ref()));
@@ -1582,6 +1687,29 @@ impl Daemon {
         }
     }
 
+    /// Close a connection the tables refused without letting a client
+    /// that speaks first write into a closed socket (see [`Held`]); at most
+    /// [`MAX_LINGERING`] are held at once (more are closed outright), none
+    /// when `refuse_linger` is zero.
+    fn linger(&mut self, s: TcpStream) {
+        let hold = self.settings.refuse_linger;
+        if hold.is_zero() || self.lingering.len() >= MAX_LINGERING {
+            return;
+        }
+        if s.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut h = Held {
+            sock: s,
+            speak_until: Instant::now() + hold.min(SPEAK_WINDOW),
+            close_at: Instant::now() + hold,
+            draining: false,
+        };
+        if h.readable() {
+            self.lingering.push_back(h);
+        }
+    }
+
     fn on_report(&mut self, pid: i32) {
         let Some(c) = self.children.get_mut(&pid) else {
             return;
@@ -1651,6 +1779,13 @@ impl Daemon {
     }
 
     fn child_exited(&mut self, pid: i32, exit: Option<Exit>) {
+        if let Some(f) = self
+            .children
+            .get_mut(&pid)
+            .and_then(|c| c.start_failure.take())
+        {
+            self.child_failed(pid, f);
+        }
         if let Some(fd) = self.children.get(&pid).and_then(|c| c.report.as_ref()) {
             if let Report::Failed(f) = serve::read_report(fd) {
                 self.child_failed(pid, f);
@@ -1713,7 +1848,8 @@ impl Daemon {
         let msg = format!(
             "status: {} service(s), {} listener(s), {} children, {} spawned command(s), {} \
              connection(s) being checked ({} queued), {} internal session(s), {} source(s) \
-             tracked, {} look-up(s) timed out, {} syslog record(s) dropped",
+             tracked, {} look-up(s) timed out, {} syslog record(s) dropped, {} refused \
+             connection(s) held",
             self.services.len(),
             self.listeners.len(),
             running,
@@ -1725,7 +1861,8 @@ impl Daemon {
             self.lookups
                 .timeouts
                 .load(std::sync::atomic::Ordering::Relaxed),
-            self.log.dropped()
+            self.log.dropped(),
+            self.lingering.len()
         );
         let mut r = Record::new(LOG_INFO, SELF, "status", msg.into_bytes());
         r.extra.push(("children", Value::Int(running as i64)));

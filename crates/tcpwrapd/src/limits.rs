@@ -6,6 +6,15 @@
 //! Rates are token buckets (capacity N, refilled at N per minute), so the
 //! state of a source is a few bytes whatever its traffic; idle sources are
 //! forgotten, and the number of sources tracked is bounded.
+//!
+//! What a source is admitted within its own limits still counts against
+//! its service. So that an offender (a source a per-source limit refused
+//! within the last [`OFFENDER_MEMORY`], or refused as an offender since)
+//! cannot use up the service's
+//! allowance for everyone else, the second half of the service's rate and
+//! of its concurrency is kept for the other sources: an offender is
+//! admitted only while the service has more than half of its rate left and
+//! fewer than half of its connections in use.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -68,6 +77,10 @@ pub enum Refusal {
     ServiceRate(u32),
     /// Too many sources tracked at once.
     Sources,
+    /// An offender, while the service's rate is more than half used.
+    ReserveRate(u32),
+    /// An offender, while half of the service's connections are in use.
+    ReserveMax(u32),
 }
 
 impl Refusal {
@@ -79,6 +92,12 @@ impl Refusal {
             Refusal::ServiceMax(n) => format!("service limit of {n} simultaneous connections"),
             Refusal::ServiceRate(n) => format!("service limit of {n} connections per minute"),
             Refusal::Sources => format!("{MAX_SOURCES} sources tracked at once"),
+            Refusal::ReserveRate(n) => format!(
+                "service limit of {n} connections per minute, the second half kept for sources within their own limits"
+            ),
+            Refusal::ReserveMax(n) => format!(
+                "service limit of {n} simultaneous connections, the second half kept for sources within their own limits"
+            ),
         }
     }
 
@@ -90,6 +109,8 @@ impl Refusal {
             Refusal::ServiceMax(_) => "service-max",
             Refusal::ServiceRate(_) => "service-rate",
             Refusal::Sources => "sources",
+            Refusal::ReserveRate(_) => "service-rate-reserve",
+            Refusal::ReserveMax(_) => "service-max-reserve",
         }
     }
 }
@@ -129,6 +150,8 @@ struct SourceState {
     /// Refusals since the last logged one, and when that was.
     unlogged: u64,
     last_log: Option<Instant>,
+    /// When a per-source limit last refused this source.
+    offended: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -155,6 +178,10 @@ pub enum LogIt {
 
 /// Limit records per source and service, at most one per interval.
 pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long a source refused by a per-source limit counts as an offender
+/// (see the module's documentation).
+pub const OFFENDER_MEMORY: Duration = Duration::from_secs(60);
 
 /// The limiter.
 #[derive(Debug, Default)]
@@ -191,6 +218,7 @@ impl Limiter {
                 bucket: Bucket::new(now, l.per_source_rate),
                 unlogged: 0,
                 last_log: None,
+                offended: None,
             });
             st.bucket.refill(now, l.per_source_rate);
             let refusal = if l.per_source_max > 0 && st.active >= l.per_source_max {
@@ -201,9 +229,14 @@ impl Limiter {
                 None
             };
             if let Some(r) = refusal {
+                st.offended = Some(now);
                 return Err((r, Self::log_decision(st, now)));
             }
         }
+        let offender = source
+            .and_then(|src| self.sources.get(&(svc.label.clone(), src)))
+            .and_then(|st| st.offended)
+            .is_some_and(|t| now.saturating_duration_since(t) < OFFENDER_MEMORY);
         let sv = self
             .services
             .entry(svc.label.clone())
@@ -216,12 +249,25 @@ impl Limiter {
             Some(Refusal::ServiceMax(l.service_max))
         } else if l.service_rate > 0 && sv.bucket.tokens < 1.0 {
             Some(Refusal::ServiceRate(l.service_rate))
+        } else if offender && l.service_max > 0 && 2 * sv.active >= l.service_max {
+            Some(Refusal::ReserveMax(l.service_max))
+        } else if offender
+            && l.service_rate > 0
+            && 2.0 * sv.bucket.tokens < f64::from(l.service_rate)
+        {
+            Some(Refusal::ReserveRate(l.service_rate))
         } else {
             None
         };
         if let Some(r) = refusal {
             let log = match source.and_then(|s| self.sources.get_mut(&(svc.label.clone(), s))) {
-                Some(st) => Self::log_decision(st, now),
+                Some(st) => {
+                    // An offender that keeps trying stays one.
+                    if matches!(r, Refusal::ReserveRate(_) | Refusal::ReserveMax(_)) {
+                        st.offended = Some(now);
+                    }
+                    Self::log_decision(st, now)
+                }
                 None => LogIt::Yes { unlogged: 0 },
             };
             return Err((r, log));
@@ -290,6 +336,9 @@ impl Limiter {
         self.sources.retain(|_, st| {
             st.active > 0
                 || now.saturating_duration_since(st.bucket.last) < minute
+                || st
+                    .offended
+                    .is_some_and(|t| now.saturating_duration_since(t) < OFFENDER_MEMORY)
                 || st
                     .last_log
                     .is_some_and(|t| now.saturating_duration_since(t) < LOG_INTERVAL)
@@ -399,13 +448,139 @@ mod tests {
             l.admit(&s, src("10.0.0.4"), now).unwrap_err().0,
             Refusal::ServiceRate(5)
         );
-        // 3 per minute: one token every 20 s.
+        // 3 per minute: one token every 20 s. The flooder has one again,
+        // but as an offender it gets none of the second half of the
+        // service's rate, while another source does.
         let later = now + Duration::from_secs(21);
+        assert_eq!(
+            l.admit(&s, src("10.0.0.1"), later).unwrap_err().0,
+            Refusal::ReserveRate(5)
+        );
         {
-            let t = l.admit(&s, src("10.0.0.1"), later).unwrap();
+            let t = l.admit(&s, src("10.0.0.5"), later).unwrap();
             l.release(t);
         }
-        assert!(l.admit(&s, src("10.0.0.1"), later).is_err());
+        // Quiet for a minute, it is no longer an offender.
+        let quiet = later + OFFENDER_MEMORY;
+        {
+            let t = l.admit(&s, src("10.0.0.1"), quiet).unwrap();
+            l.release(t);
+        }
+    }
+
+    /// The benchmark's long-flood case: one source floods, the others use
+    /// nearly the whole service rate. The flooder, once refused by its own
+    /// limit, gets only the first half of the service's allowance, so the
+    /// others are never refused however long the flood lasts.
+    #[test]
+    fn an_offender_never_takes_the_second_half_of_the_service() {
+        let s = svc(Limits {
+            service_max: 0,
+            service_rate: 256,
+            per_source_max: 0,
+            per_source_rate: 60,
+        });
+        let mut l = Limiter::new();
+        let t0 = Instant::now();
+        let flooder = src("10.9.9.9");
+        let (mut others_refused, mut flood_admitted) = (0, 0);
+        // Ten minutes in steps of 250 ms: the flooder tries 50 times per
+        // step, the 20 others one connection per step in turn (240/min).
+        for step in 0..2400u32 {
+            let now = t0 + Duration::from_millis(250 * u64::from(step));
+            for _ in 0..50 {
+                if let Ok(t) = l.admit(&s, flooder, now) {
+                    flood_admitted += 1;
+                    l.release(t);
+                }
+            }
+            let other = format!("10.0.0.{}", 10 + step % 20);
+            match l.admit(&s, src(&other), now) {
+                Ok(t) => l.release(t),
+                Err(_) => others_refused += 1,
+            }
+        }
+        assert_eq!(others_refused, 0);
+        // The flooder still gets what the others leave of the first half.
+        assert!(flood_admitted > 60, "{flood_admitted}");
+        assert!(flood_admitted < 60 * 10 + 60, "{flood_admitted}");
+        // Without an offence a source may use the whole rate.
+        let mut l = Limiter::new();
+        let s = svc(Limits {
+            service_max: 4,
+            service_rate: 10,
+            per_source_max: 0,
+            per_source_rate: 0,
+        });
+        for i in 0..4 {
+            let t = l.admit(&s, src(&format!("10.1.0.{i}")), t0).unwrap();
+            std::mem::forget(t);
+        }
+        assert_eq!(
+            l.admit(&s, src("10.1.0.9"), t0).unwrap_err().0,
+            Refusal::ServiceMax(4)
+        );
+    }
+
+    #[test]
+    fn an_offender_gets_half_of_the_service_connections_at_most() {
+        let s = svc(Limits {
+            service_max: 8,
+            service_rate: 0,
+            per_source_max: 3,
+            per_source_rate: 0,
+        });
+        let mut l = Limiter::new();
+        let now = Instant::now();
+        let a: Vec<_> = (0..3)
+            .map(|_| l.admit(&s, src("10.0.0.1"), now).unwrap())
+            .collect();
+        assert_eq!(
+            l.admit(&s, src("10.0.0.1"), now).unwrap_err().0,
+            Refusal::SourceMax(3)
+        );
+        let _b: Vec<_> = (0..2)
+            .map(|_| l.admit(&s, src("10.0.0.2"), now).unwrap())
+            .collect();
+        // Its own connections end; 4 of 8 are in use by the others: the
+        // offender may not take a freed slot...
+        for t in a {
+            l.release(t);
+        }
+        let _c: Vec<_> = (0..2)
+            .map(|_| l.admit(&s, src("10.0.0.3"), now).unwrap())
+            .collect();
+        assert_eq!(
+            l.admit(&s, src("10.0.0.1"), now).unwrap_err().0,
+            Refusal::ReserveMax(8)
+        );
+        // ...while the others may, up to the service's limit.
+        let _d: Vec<_> = (0..3)
+            .map(|_| l.admit(&s, src("10.0.0.4"), now).unwrap())
+            .collect();
+        let e = l.admit(&s, src("10.0.0.6"), now).unwrap();
+        assert_eq!(
+            l.admit(&s, src("10.0.0.5"), now).unwrap_err().0,
+            Refusal::ServiceMax(8)
+        );
+        // Half in use: the offender is still refused.
+        l.release(e);
+        for t in _d {
+            l.release(t);
+        }
+        assert_eq!(l.active("echo/tcp"), 4);
+        assert!(l.admit(&s, src("10.0.0.1"), now).is_err());
+        let _f = l.admit(&s, src("10.0.0.7"), now).unwrap();
+        // With half in use, a minute after its last refusal it is no
+        // longer an offender.
+        assert_eq!(
+            l.admit(&s, src("10.0.0.1"), now + Duration::from_secs(30))
+                .unwrap_err()
+                .0,
+            Refusal::ReserveMax(8)
+        );
+        let later = now + Duration::from_secs(30) + OFFENDER_MEMORY;
+        assert!(l.admit(&s, src("10.0.0.1"), later).is_ok());
     }
 
     #[test]

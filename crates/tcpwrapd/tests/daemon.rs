@@ -1177,3 +1177,108 @@ fn tripwire_alert_problems_are_logged_with_their_position() {
         "{err}"
     );
 }
+
+/// Settings that let one source open many connections at once.
+const NO_LIMITS: &str = "per-source-max 0\nper-source-rate 0\nservice-max 0\nservice-rate 0\n";
+
+/// A refused client that speaks first (TLS, NRPE) writes its request into
+/// a connection still open and then reads a reset, as under tcpd (which
+/// pauses 5 seconds before it exits), but at once; a silent client reads
+/// the end of the connection after a short wait; the held connections are
+/// bounded and all closed afterwards.
+#[test]
+fn refused_clients_that_speak_first_read_a_reset_and_silent_ones_the_end() {
+    let p = free_port();
+    let conf = TempDir::new("refuse-hold-conf");
+    let settings = conf.write("tcpwrapd.conf", NO_LIMITS);
+    let s = Server::start(
+        "refuse-hold",
+        &format!("127.0.0.1,127.0.0.2:{p} stream tcp nowait root internal echo\n"),
+        "echo: 127.0.0.1\n",
+        "ALL: ALL\n",
+        &["-c", path_str(&settings)],
+    );
+    let base = s.fds();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut c = connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap();
+        c.set_read_timeout(Some(10 * SEC)).unwrap();
+        // The request goes out whole: nothing has closed the connection.
+        c.write_all(&[0x16; 300]).unwrap();
+        let mut b = [0u8; 16];
+        match c.read(&mut b) {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+            Ok(n) => panic!("a speaking refused client read {n} bytes instead of a reset"),
+        }
+        assert!(t.elapsed() < 3 * SEC, "took {:?}", t.elapsed());
+    }
+    // A silent client reads the end (EOF, not a reset), without tcpd's pause.
+    let t = Instant::now();
+    let mut c = connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap();
+    c.set_read_timeout(Some(10 * SEC)).unwrap();
+    let mut b = [0u8; 16];
+    assert_eq!(c.read(&mut b).unwrap(), 0);
+    assert!(t.elapsed() < 3 * SEC, "took {:?}", t.elapsed());
+    // What it still writes is taken (no reset, no SIGPIPE for it) until it
+    // closes its side.
+    c.write_all(b"late words\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    c.write_all(b"more late words\n").unwrap();
+    drop(c);
+    // Many silent refused clients at once: at most 256 held.
+    let many: Vec<_> = (0..400)
+        .map(|_| connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap())
+        .collect();
+    s.wait_log_n("refused connect from 127.0.0.2", 406, 20 * SEC);
+    let held = s.fds();
+    assert!(
+        held <= base + 256 + 8,
+        "{held} descriptors with 400 refused clients (base {base})"
+    );
+    // All are closed once the time to hold them (2 s) has passed, even
+    // though these clients never close.
+    let deadline = Instant::now() + 15 * SEC;
+    while s.fds() > base + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} descriptors (base {base})",
+            s.fds()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for mut c in many {
+        c.set_read_timeout(Some(5 * SEC)).unwrap();
+        assert_eq!(c.read(&mut b).unwrap(), 0);
+    }
+    // The granted client is still served.
+    assert_eq!(
+        echo_from("127.0.0.1", addr("127.0.0.1", p), b"hi\n").unwrap(),
+        b"hi\n"
+    );
+}
+
+/// `refuse-linger 0` closes refused connections outright.
+#[test]
+fn refuse_linger_zero_closes_at_once() {
+    let p = free_port();
+    let conf = TempDir::new("refuse-hold-conf");
+    let settings = conf.write("tcpwrapd.conf", &format!("{NO_LIMITS}refuse-linger 0\n"));
+    let s = Server::start(
+        "refuse-now",
+        &format!("127.0.0.2:{p} stream tcp nowait root internal echo\n"),
+        "",
+        "ALL: ALL\n",
+        &["-c", path_str(&settings)],
+    );
+    let base = s.fds();
+    let many: Vec<_> = (0..50)
+        .map(|_| connect_from("127.0.0.2", addr("127.0.0.2", p)).unwrap())
+        .collect();
+    s.wait_log_n("refused connect from 127.0.0.2", 50, 20 * SEC);
+    assert!(s.fds() <= base + 2, "{} descriptors (base {base})", s.fds());
+    for mut c in many {
+        c.set_read_timeout(Some(5 * SEC)).unwrap();
+        let mut b = [0u8; 4];
+        assert_eq!(c.read(&mut b).unwrap(), 0);
+    }
+}

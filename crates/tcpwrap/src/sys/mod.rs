@@ -406,6 +406,23 @@ pub fn write_fd(fd: RawFd, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// One `write()` (repeated only when interrupted by a signal): what it
+/// wrote, or its error. Writing to a connection the peer has reset raises
+/// SIGPIPE unless the caller ignores it, as for the C library's `write()`.
+pub fn write_once(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: data is a valid buffer of the length passed.
+        let n = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Run `/bin/sh -c CMD` as `spawn` does: SIGHUP ignored, stdio on
 /// /dev/null, other descriptors inherited; wait for it.
 pub fn spawn_wait(cmd: &[u8]) -> io::Result<std::process::ExitStatus> {

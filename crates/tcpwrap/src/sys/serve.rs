@@ -4,9 +4,11 @@
 //! async-signal-safe system calls), `waitpid` by pid, socket-activation
 //! descriptors, service ports, group lists and local time.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Block `signals` in the calling thread and return a non-blocking,
@@ -374,16 +376,43 @@ pub enum Report {
     Failed(ChildFailure),
 }
 
-/// A started child and the read end of its report pipe (non-blocking,
-/// close-on-exec).
+/// A started child. A child started with `clone(CLONE_VM | CLONE_VFORK)`
+/// has already exec'd or failed when [`spawn_plan`] returns: `failure`
+/// says which, and there is no pipe. A forked child (a plan with a banner)
+/// reports through the read end of a pipe (non-blocking, close-on-exec):
+/// read it with [`read_report`].
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
-    pub report: OwnedFd,
+    pub report: Option<OwnedFd>,
+    pub failure: Option<ChildFailure>,
+}
+
+impl Spawned {
+    /// What is known of the child's start so far.
+    pub fn poll_report(&self) -> Report {
+        match (&self.failure, &self.report) {
+            (Some(f), _) => Report::Failed(*f),
+            (None, Some(fd)) => read_report(fd),
+            (None, None) => Report::Executed,
+        }
+    }
 }
 
 const STDIO_STEP: u32 = u32::MAX - 1;
 const EXEC_STEP: u32 = u32::MAX;
+
+fn decode_failure(step: u32, call: u32, errno: i32) -> ChildFailure {
+    match step {
+        STDIO_STEP => ChildFailure::Stdio(errno),
+        EXEC_STEP => ChildFailure::Exec(errno),
+        n => ChildFailure::Step(
+            n as usize,
+            ["setgid", "setgroups", "setuid"][call.min(2) as usize],
+            errno,
+        ),
+    }
+}
 
 fn cstrings(v: &[Vec<u8>]) -> io::Result<Vec<CString>> {
     v.iter()
@@ -391,10 +420,43 @@ fn cstrings(v: &[Vec<u8>]) -> io::Result<Vec<CString>> {
         .collect()
 }
 
+/// Everything the child touches, built before it starts: the child only
+/// reads this (no allocation, no lock, nothing that could unwind).
+struct Prepared<'a> {
+    plan: &'a ChildPlan,
+    path: CString,
+    argv_ptrs: Vec<*const libc::c_char>,
+    env_ptrs: Vec<*const libc::c_char>,
+    /// The group list of each `Identity` step, by step index.
+    groups: Vec<Vec<libc::gid_t>>,
+    empty: libc::sigset_t,
+    /// The report pipe of a forked child; -1 for a `CLONE_VM` child, which
+    /// reports in `failed` instead.
+    report_fd: RawFd,
+    /// Set by a `CLONE_VM` child that cannot `execve`: step, call, errno
+    /// (read by the parent after `clone` returns).
+    failed: AtomicBool,
+    failure: [AtomicU32; 3],
+}
+
+/// Size of the stack a `CLONE_VM` child runs on. The child's code is a
+/// few frames of system call wrappers; glibc's `posix_spawn` uses less
+/// than a page for the same work.
+const CHILD_STACK: usize = 256 * 1024;
+
 /// Start a child that carries out `plan` and `execve`s. Everything is
-/// prepared here, before `fork`; the child only makes async-signal-safe
-/// calls and reports a failure through a pipe (read it with
-/// [`read_report`]) before `_exit(127)`.
+/// prepared here, before the child starts; the child only makes
+/// async-signal-safe system calls and reports a failure through a pipe
+/// (read it with [`read_report`]) before `_exit(127)`.
+///
+/// The child is started with `clone(CLONE_VM | CLONE_VFORK)` on a stack of
+/// its own, as glibc's `posix_spawn` does: it shares the parent's memory
+/// until `execve`, so no page table is copied and the parent's threads take
+/// no copy-on-write faults afterwards (a `fork` of the multi-threaded
+/// super-server cost more CPU than the whole service it started). The
+/// calling thread waits until the child has called `execve` or `_exit`. A
+/// plan that writes to the connection (a banner) could block that long on a
+/// client that does not read, so such a plan is started with `fork`.
 pub fn spawn_plan(plan: &ChildPlan) -> io::Result<Spawned> {
     let path = CString::new(plan.path.as_slice())
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -417,128 +479,315 @@ pub fn spawn_plan(plan: &ChildPlan) -> io::Result<Spawned> {
     // SAFETY: empty is writable.
     unsafe { libc::sigemptyset(&mut empty) };
 
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: fds is writable for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded: both descriptors are new and owned only here.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    let report_fd = wr.as_raw_fd();
+    let mut prepared = Prepared {
+        plan,
+        path,
+        argv_ptrs,
+        env_ptrs,
+        groups,
+        empty,
+        report_fd: -1,
+        failed: AtomicBool::new(false),
+        failure: [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)],
+    };
+    let writes = plan.steps.iter().any(|s| matches!(s, ChildStep::Write(_)));
+    let spawned = if writes {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: fds is writable for two descriptors.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded: both descriptors are new and owned only here.
+        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        prepared.report_fd = wr.as_raw_fd();
+        let pid = spawn_fork(&prepared)?;
+        drop(wr);
+        Spawned {
+            pid,
+            report: Some(rd),
+            failure: None,
+        }
+    } else {
+        let pid = spawn_vfork(&prepared)?;
+        let failure = prepared.failed.load(Ordering::Acquire).then(|| {
+            let [step, call, errno] = &prepared.failure;
+            decode_failure(
+                step.load(Ordering::Relaxed),
+                call.load(Ordering::Relaxed),
+                errno.load(Ordering::Relaxed) as i32,
+            )
+        });
+        Spawned {
+            pid,
+            report: None,
+            failure,
+        }
+    };
+    // argv and env own the strings the pointers in `prepared` point to.
+    drop(prepared);
+    drop((argv, env));
+    Ok(spawned)
+}
 
+/// `fork`, then [`child_main`] in the child.
+fn spawn_fork(p: &Prepared<'_>) -> io::Result<i32> {
     // SAFETY: fork has no memory-safety preconditions. The child runs only
-    // the code below until execve or _exit: every string, pointer array and
-    // group list was built before the call, and the child uses only
-    // async-signal-safe system calls (sigprocmask, signal, setsid, fcntl,
-    // dup2, open, close, write, umask, nice, setgroups, setgid, setuid,
-    // execve, _exit) on that prepared data: no allocation, no lock, no
-    // return into Rust code that could unwind.
+    // child_main, which uses data prepared before the call and
+    // async-signal-safe system calls, and never returns.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
-        // SAFETY: see the fork above; this block never returns.
-        unsafe {
-            let fail_call = |step: u32, call: u32| -> ! {
-                let errno = *libc::__errno_location();
+        // SAFETY: this is the child of the fork above; see child_main.
+        unsafe { child_main(p) }
+    }
+    Ok(pid)
+}
+
+/// An anonymous private mapping, unmapped on drop.
+struct Stack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl Stack {
+    fn new(len: usize) -> io::Result<Stack> {
+        // SAFETY: a new anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Stack { base, len })
+    }
+
+    /// The highest address, 16-byte aligned (stacks grow down on every
+    /// architecture Linux's `clone` wrapper supports here).
+    fn top(&self) -> *mut libc::c_void {
+        // SAFETY: base + len is one past the end of the mapping.
+        let end = unsafe { self.base.cast::<u8>().add(self.len) };
+        end.wrapping_sub(end as usize % 16).cast()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SAFETY: base and len describe the mapping made in new(); nothing
+        // runs on it any more (the child has exec'd or exited).
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: arg is the &Prepared passed to clone by spawn_vfork, which
+    // stays borrowed (and its thread suspended) until this child execs or
+    // exits; child_main never returns.
+    unsafe { child_main(&*(arg as *const Prepared<'_>)) }
+}
+
+/// `clone(CLONE_VM | CLONE_VFORK)` on a stack of its own, then
+/// [`child_main`] in the child.
+fn spawn_vfork(p: &Prepared<'_>) -> io::Result<i32> {
+    thread_local! {
+        /// The calling thread's child stack, kept between spawns (only
+        /// one child of a thread runs on it at a time: the thread waits).
+        static STACK: RefCell<Option<Stack>> = const { RefCell::new(None) };
+    }
+    STACK.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Stack::new(CHILD_STACK)?);
+        }
+        match slot.as_ref() {
+            Some(stack) => clone_on(stack, p),
+            None => Err(io::Error::from_raw_os_error(libc::ENOMEM)),
+        }
+    })
+}
+
+fn clone_on(stack: &Stack, p: &Prepared<'_>) -> io::Result<i32> {
+    // Block every signal in this thread until the child has exec'd: the
+    // child starts with this mask, so no handler of the parent can run in
+    // the shared address space before child_main has reset the handlers.
+    // SAFETY: sigset_t is plain old data; sigfillset initialises `all`.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `all` is a valid, writable sigset_t.
+    unsafe { libc::sigfillset(&mut all) };
+    // SAFETY: both sets are valid; `old` receives the current mask.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    // SAFETY: the child runs vfork_child on its own stack (`stack`, which
+    // this thread keeps and nothing else uses; with CLONE_VFORK clone
+    // returns only after the child exec'd or exited). It shares this process's memory but not its
+    // descriptors, signal handlers or credentials (no CLONE_FILES,
+    // CLONE_SIGHAND or CLONE_THREAD); it only reads `p` and makes system
+    // calls (see child_main), and this thread is suspended meanwhile.
+    let pid = unsafe {
+        libc::clone(
+            vfork_child,
+            stack.top(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            p as *const Prepared<'_> as *mut libc::c_void,
+        )
+    };
+    let err = io::Error::last_os_error();
+    // SAFETY: `old` holds the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    if pid < 0 {
+        return Err(err);
+    }
+    Ok(pid)
+}
+
+/// The child: reset signal handlers, new session, descriptors 0-2, the
+/// plan's steps, the signal mask emptied, `execve`; on failure a report on
+/// the pipe and `_exit(127)`.
+///
+/// # Safety
+///
+/// Call only in a new child (of `fork`, or of `clone(CLONE_VM)` with every
+/// signal blocked), with `p` fully built. It allocates nothing, takes no
+/// lock and calls no code that could unwind; credentials are changed with
+/// raw system calls, which affect only the calling process (glibc's
+/// `setuid` would signal the parent's threads from a `CLONE_VM` child).
+unsafe fn child_main(p: &Prepared<'_>) -> ! {
+    // SAFETY: (the whole body) system calls on prepared, valid data; see
+    // the function's contract.
+    unsafe {
+        let plan = p.plan;
+        let report_fd = p.report_fd;
+        let fail_call = |step: u32, call: u32| -> ! {
+            let errno = *libc::__errno_location();
+            if report_fd >= 0 {
                 let mut msg = [0u8; 12];
                 msg[..4].copy_from_slice(&step.to_ne_bytes());
                 msg[4..8].copy_from_slice(&call.to_ne_bytes());
                 msg[8..].copy_from_slice(&errno.to_ne_bytes());
                 libc::write(report_fd, msg.as_ptr().cast(), msg.len());
-                libc::_exit(127)
-            };
-            let fail = |step: u32| -> ! { fail_call(step, 0) };
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            libc::signal(
-                libc::SIGHUP,
-                if plan.ignore_sighup {
-                    libc::SIG_IGN
-                } else {
-                    libc::SIG_DFL
-                },
-            );
-            libc::setsid();
-            match plan.stdio {
-                ChildStdio::Fd(mut fd) => {
-                    if fd < 3 {
-                        fd = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
-                        if fd < 0 {
-                            fail(STDIO_STEP);
-                        }
-                    }
-                    for target in 0..3 {
-                        if libc::dup2(fd, target) < 0 {
-                            fail(STDIO_STEP);
-                        }
-                    }
-                    if plan.blocking_stdio {
-                        let fl = libc::fcntl(0, libc::F_GETFL);
-                        if fl >= 0 {
-                            libc::fcntl(0, libc::F_SETFL, fl & !libc::O_NONBLOCK);
-                        }
-                    }
-                }
-                ChildStdio::DevNull => {
-                    let n = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
-                    if n < 0 {
+            } else {
+                // CLONE_VM: the parent reads this after clone returns.
+                p.failure[0].store(step, Ordering::Relaxed);
+                p.failure[1].store(call, Ordering::Relaxed);
+                p.failure[2].store(errno as u32, Ordering::Relaxed);
+                p.failed.store(true, Ordering::Release);
+            }
+            libc::_exit(127)
+        };
+        let fail = |step: u32| -> ! { fail_call(step, 0) };
+        // Every signal the parent catches goes back to its default, as
+        // execve would do, but before any can be delivered here; ignored
+        // ones stay ignored except SIGPIPE (Rust ignores it) and SIGHUP as
+        // the plan says.
+        for sig in 1..=libc::SIGRTMAX() {
+            let mut cur: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut cur) != 0 {
+                continue;
+            }
+            if cur.sa_sigaction != libc::SIG_DFL && cur.sa_sigaction != libc::SIG_IGN {
+                let mut dfl: libc::sigaction = std::mem::zeroed();
+                dfl.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            }
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(
+            libc::SIGHUP,
+            if plan.ignore_sighup {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            },
+        );
+        libc::setsid();
+        match plan.stdio {
+            ChildStdio::Fd(mut fd) => {
+                if fd < 3 {
+                    fd = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+                    if fd < 0 {
                         fail(STDIO_STEP);
                     }
-                    for target in 0..3 {
-                        if libc::dup2(n, target) < 0 {
-                            fail(STDIO_STEP);
-                        }
+                }
+                for target in 0..3 {
+                    if libc::dup2(fd, target) < 0 {
+                        fail(STDIO_STEP);
                     }
-                    if n > 2 {
-                        libc::close(n);
+                }
+                if plan.blocking_stdio {
+                    let fl = libc::fcntl(0, libc::F_GETFL);
+                    if fl >= 0 {
+                        libc::fcntl(0, libc::F_SETFL, fl & !libc::O_NONBLOCK);
                     }
                 }
             }
-            for (i, step) in plan.steps.iter().enumerate() {
-                match step {
-                    ChildStep::Write(bytes) => {
-                        let mut off = 0usize;
-                        while off < bytes.len() {
-                            let n = libc::write(1, bytes[off..].as_ptr().cast(), bytes.len() - off);
-                            if n < 0 && *libc::__errno_location() == libc::EINTR {
-                                continue;
-                            }
-                            if n <= 0 {
-                                break;
-                            }
-                            off += n as usize;
-                        }
-                    }
-                    ChildStep::Umask(m) => {
-                        libc::umask(*m as libc::mode_t);
-                    }
-                    ChildStep::Nice(n) => {
-                        libc::nice(*n);
-                    }
-                    ChildStep::Identity { uid, gid, .. } => {
-                        let g = &groups[i];
-                        if libc::setgid(*gid) != 0 {
-                            fail_call(i as u32, 0);
-                        }
-                        if libc::setgroups(g.len(), g.as_ptr()) != 0 {
-                            fail_call(i as u32, 1);
-                        }
-                        if let Some(u) = uid {
-                            if libc::setuid(*u) != 0 {
-                                fail_call(i as u32, 2);
-                            }
-                        }
+            ChildStdio::DevNull => {
+                let n = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+                if n < 0 {
+                    fail(STDIO_STEP);
+                }
+                for target in 0..3 {
+                    if libc::dup2(n, target) < 0 {
+                        fail(STDIO_STEP);
                     }
                 }
+                if n > 2 {
+                    libc::close(n);
+                }
             }
-            libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
-            fail(EXEC_STEP)
         }
+        for (i, step) in plan.steps.iter().enumerate() {
+            match step {
+                ChildStep::Write(bytes) => {
+                    let mut off = 0usize;
+                    while off < bytes.len() {
+                        let n = libc::write(1, bytes[off..].as_ptr().cast(), bytes.len() - off);
+                        if n < 0 && *libc::__errno_location() == libc::EINTR {
+                            continue;
+                        }
+                        if n <= 0 {
+                            break;
+                        }
+                        off += n as usize;
+                    }
+                }
+                ChildStep::Umask(m) => {
+                    libc::umask(*m as libc::mode_t);
+                }
+                ChildStep::Nice(n) => {
+                    libc::nice(*n);
+                }
+                ChildStep::Identity { uid, gid, .. } => {
+                    let g: &[libc::gid_t] = p.groups.get(i).map_or(&[], |g| g.as_slice());
+                    if libc::syscall(libc::SYS_setgid, *gid as libc::c_long) != 0 {
+                        fail_call(i as u32, 0);
+                    }
+                    if libc::syscall(libc::SYS_setgroups, g.len() as libc::c_long, g.as_ptr()) != 0
+                    {
+                        fail_call(i as u32, 1);
+                    }
+                    if let Some(u) = uid {
+                        if libc::syscall(libc::SYS_setuid, *u as libc::c_long) != 0 {
+                            fail_call(i as u32, 2);
+                        }
+                    }
+                }
+            }
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &p.empty, std::ptr::null_mut());
+        libc::execve(p.path.as_ptr(), p.argv_ptrs.as_ptr(), p.env_ptrs.as_ptr());
+        fail(EXEC_STEP)
     }
-    drop(wr);
-    Ok(Spawned { pid, report: rd })
 }
 
 /// Read a child's report pipe (see [`spawn_plan`]).
@@ -560,15 +809,7 @@ pub fn read_report(fd: &OwnedFd) -> Report {
     let step = u32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
     let call = u32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
     let errno = i32::from_ne_bytes([msg[8], msg[9], msg[10], msg[11]]);
-    Report::Failed(match step {
-        STDIO_STEP => ChildFailure::Stdio(errno),
-        EXEC_STEP => ChildFailure::Exec(errno),
-        n => ChildFailure::Step(
-            n as usize,
-            ["setgid", "setgroups", "setuid"][call.min(2) as usize],
-            errno,
-        ),
-    })
+    Report::Failed(decode_failure(step, call, errno))
 }
 
 /// The effective user id.
@@ -606,7 +847,7 @@ mod tests {
     fn wait_report(s: &Spawned) -> Report {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let r = read_report(&s.report);
+            let r = s.poll_report();
             if r != Report::Pending || Instant::now() > deadline {
                 return r;
             }
@@ -656,6 +897,143 @@ mod tests {
         ours.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"banner\r\nhi there sh\n");
         assert_eq!(wait_exit(s.pid), Exit::Code(3));
+    }
+
+    fn run_collect(p: &ChildPlan) -> (Vec<u8>, Exit) {
+        use std::io::Read;
+        use std::os::unix::net::UnixStream;
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        let mut p = p.clone();
+        p.stdio = ChildStdio::Fd(theirs.as_raw_fd());
+        let s = spawn_plan(&p).unwrap();
+        drop(theirs);
+        let mut out = Vec::new();
+        ours.read_to_end(&mut out).unwrap();
+        (out, wait_exit(s.pid))
+    }
+
+    fn current_mask() -> libc::sigset_t {
+        // SAFETY: sigset_t is plain old data, filled by pthread_sigmask.
+        let mut cur: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a null new set only queries the mask into `cur`.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur) };
+        cur
+    }
+
+    fn blocked(set: &libc::sigset_t, sig: i32) -> bool {
+        // SAFETY: set is an initialised sigset_t.
+        unsafe { libc::sigismember(set, sig) == 1 }
+    }
+
+    #[test]
+    fn shared_memory_child_gets_stdio_env_umask_and_default_signals() {
+        // No banner: this plan takes the clone(CLONE_VM | CLONE_VFORK) path.
+        let mut p = plan(
+            "/bin/sh",
+            &[
+                "sh",
+                "-c",
+                "echo \"$GREETING $0\"; umask; trap; exec cat /proc/self/status",
+            ],
+            ChildStdio::DevNull,
+        );
+        p.steps.push(ChildStep::Umask(0o027));
+        let before = current_mask();
+        let (out, exit) = run_collect(&p);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(exit, Exit::Code(0), "{text}");
+        assert!(text.starts_with("hi there sh\n0027\n"), "{text}");
+        // Nothing blocked and nothing ignored in the new program: Rust's
+        // ignored SIGPIPE is back to its default, as for SIGHUP.
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+                .unwrap()
+        };
+        assert_eq!(field("SigBlk:"), 0, "{text}");
+        assert_eq!(field("SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
+        assert_eq!(field("SigIgn:") & (1 << (libc::SIGHUP - 1)), 0, "{text}");
+        // A new session: the child leads it.
+        let sid = text.lines().find_map(|l| l.strip_prefix("NSsid:")).unwrap();
+        let pid = text.lines().find_map(|l| l.strip_prefix("Pid:")).unwrap();
+        assert_eq!(sid.trim(), pid.trim());
+        // The caller's mask is what it was.
+        let after = current_mask();
+        for sig in 1..32 {
+            assert_eq!(blocked(&before, sig), blocked(&after, sig), "signal {sig}");
+        }
+    }
+
+    #[test]
+    fn ignored_sighup_is_kept_when_the_plan_says_so() {
+        let mut p = plan(
+            "/bin/sh",
+            &["sh", "-c", "kill -HUP $$; echo alive"],
+            ChildStdio::DevNull,
+        );
+        p.ignore_sighup = true;
+        assert_eq!(run_collect(&p), (b"alive\n".to_vec(), Exit::Code(0)));
+        p.ignore_sighup = false;
+        assert_eq!(run_collect(&p), (Vec::new(), Exit::Signal(libc::SIGHUP)));
+    }
+
+    #[test]
+    fn identity_steps_change_only_the_child() {
+        let mut p = plan("/usr/bin/id", &["id"], ChildStdio::DevNull);
+        p.steps.push(ChildStep::Identity {
+            uid: Some(65534),
+            gid: 65534,
+            groups: vec![65534, 4],
+        });
+        let (out, exit) = run_collect(&p);
+        if euid() == 0 {
+            assert_eq!(exit, Exit::Code(0));
+            let text = String::from_utf8_lossy(&out);
+            assert!(text.starts_with("uid=65534("), "{text}");
+            assert!(text.contains(" gid=65534("), "{text}");
+            assert!(text.contains("groups=65534("), "{text}");
+            assert!(text.contains(",4("), "{text}");
+        } else {
+            let s = spawn_plan(&p).unwrap();
+            assert_eq!(
+                wait_report(&s),
+                Report::Failed(ChildFailure::Step(0, "setgid", libc::EPERM))
+            );
+            assert_eq!(wait_exit(s.pid), Exit::Code(127));
+        }
+        // The parent (all of its threads) kept its identity.
+        // SAFETY: getuid and getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        assert_eq!((euid(), egid()), (uid, gid));
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert!(
+            uids.split_whitespace()
+                .skip(1)
+                .all(|u| u == uid.to_string()),
+            "{uids}"
+        );
+    }
+
+    #[test]
+    fn many_threads_spawn_at_once() {
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        let arg = format!("{t}-{i}");
+                        let p = plan("/bin/echo", &["echo", &arg], ChildStdio::DevNull);
+                        let (out, exit) = run_collect(&p);
+                        assert_eq!(exit, Exit::Code(0));
+                        assert_eq!(out, format!("{arg}\n").into_bytes());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
     }
 
     #[test]
