@@ -560,6 +560,11 @@ fn check_settings(conf: &[u8]) -> Settings {
     assert!(s.max_spawn <= 1 << 16);
     assert!(s.per_source_max <= 1 << 20 && s.service_max <= 1 << 20);
     assert!(s.per_source_rate <= 1 << 24 && s.service_rate <= 1 << 24);
+    assert!(
+        s.refuse_linger.as_secs_f64() <= 10.0,
+        "refuse-linger {:?} accepted",
+        s.refuse_linger
+    );
     for (what, t) in [
         ("lookup-timeout", s.lookup_timeout),
         ("internal-timeout", s.internal_timeout),
