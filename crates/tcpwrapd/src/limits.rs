@@ -205,6 +205,7 @@ impl Limiter {
         now: Instant,
     ) -> Result<Ticket, (Refusal, LogIt)> {
         let l: Limits = svc.limits;
+        let mut offender = false;
         if let Some(src) = source {
             let key = (svc.label.clone(), src);
             if !self.sources.contains_key(&key) && self.sources.len() >= MAX_SOURCES {
@@ -232,11 +233,10 @@ impl Limiter {
                 st.offended = Some(now);
                 return Err((r, Self::log_decision(st, now)));
             }
+            offender = st
+                .offended
+                .is_some_and(|t| now.saturating_duration_since(t) < OFFENDER_MEMORY);
         }
-        let offender = source
-            .and_then(|src| self.sources.get(&(svc.label.clone(), src)))
-            .and_then(|st| st.offended)
-            .is_some_and(|t| now.saturating_duration_since(t) < OFFENDER_MEMORY);
         let sv = self
             .services
             .entry(svc.label.clone())

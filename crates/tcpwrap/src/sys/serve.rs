@@ -388,17 +388,6 @@ pub struct Spawned {
     pub failure: Option<ChildFailure>,
 }
 
-impl Spawned {
-    /// What is known of the child's start so far.
-    pub fn poll_report(&self) -> Report {
-        match (&self.failure, &self.report) {
-            (Some(f), _) => Report::Failed(*f),
-            (None, Some(fd)) => read_report(fd),
-            (None, None) => Report::Executed,
-        }
-    }
-}
-
 const STDIO_STEP: u32 = u32::MAX - 1;
 const EXEC_STEP: u32 = u32::MAX;
 
@@ -847,7 +836,11 @@ mod tests {
     fn wait_report(s: &Spawned) -> Report {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let r = s.poll_report();
+            let r = match (&s.failure, &s.report) {
+                (Some(f), _) => Report::Failed(*f),
+                (None, Some(fd)) => read_report(fd),
+                (None, None) => Report::Executed,
+            };
             if r != Report::Pending || Instant::now() > deadline {
                 return r;
             }
